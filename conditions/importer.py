@@ -1,0 +1,115 @@
+"""Load article sources into the database (``manage.py import_content``).
+
+Every file is parsed and checked before anything is written: a file that breaks the
+format, or links to an article that exists neither in the batch nor in the database,
+is reported and skipped while the valid files load. Each file is written in its own
+transaction and only when its content differs from the database, so a second run
+changes nothing, timestamps included. ``related`` entries may point at articles later
+in the same batch, so they are set in a second pass once every article exists.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from .content_format import ArticleSource, ContentError, parse
+from .models import Article, Category
+
+
+@dataclass
+class ImportReport:
+    created: list = field(default_factory=list)
+    updated: list = field(default_factory=list)
+    unchanged: list = field(default_factory=list)
+    errors: list = field(default_factory=list)
+
+
+def source_files(paths):
+    """The ``.md`` files under ``paths`` (files or folders, sub-folders included), sorted."""
+    files, errors = [], []
+    for path in map(Path, paths):
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*.md") if p.is_file()))
+        elif path.is_file():
+            files.append(path)
+        else:
+            errors.append(ContentError(path, "no such file or folder"))
+    return files, errors
+
+
+def import_content(paths):
+    files, errors = source_files(paths)
+    report = ImportReport(errors=errors)
+    sources = {}
+    for path in files:
+        try:
+            source = parse(path)
+        except ContentError as error:
+            report.errors.append(error)
+            continue
+        except OSError as error:
+            report.errors.append(ContentError(path, f"cannot be read: {error.strerror}"))
+            continue
+        if source.slug in sources:
+            report.errors.append(ContentError(path, f"slug '{source.slug}' is also used by {sources[source.slug].path}", source.lines["slug"]))
+            continue
+        sources[source.slug] = source
+
+    _drop_broken_links(sources, report)
+
+    for source in sources.values():
+        with transaction.atomic():
+            outcome = apply_source(source)
+        getattr(report, outcome).append(source.slug)
+    for source in sources.values():
+        with transaction.atomic():
+            Article.objects.get(slug=source.slug).related.set(Article.objects.filter(slug__in=source.related))
+    return report
+
+
+def _drop_broken_links(sources, report):
+    """Reject files linking to unknown articles, until no rejection breaks another file."""
+    in_database = set(Article.objects.values_list("slug", flat=True))
+    while True:
+        known = in_database | set(sources)
+        broken = {
+            slug: (target, line)
+            for slug, source in sources.items()
+            for target, line in source.link_targets().items()
+            if target not in known
+        }
+        if not broken:
+            return
+        for slug, (target, line) in broken.items():
+            source = sources.pop(slug)
+            what = "related article" if line == source.lines.get("related") else "link"
+            report.errors.append(ContentError(source.path, f"{what} '{target}' names no article; fix the slug or add content/{target}.md", line))
+
+
+def apply_source(source):
+    """Create or update the article for ``source``; return 'created', 'updated' or 'unchanged'."""
+    article = Article.objects.filter(slug=source.slug).first()
+    if article is not None:
+        current = ArticleSource.from_article(article)
+        # Related articles are set in the second pass; compare everything else here.
+        current.related = source.related
+        if current == source:
+            return "unchanged"
+    outcome = "created" if article is None else "updated"
+    article = article or Article(slug=source.slug)
+    for name in ("title", "kind", "summary", "also_known_as", "reviewed_on", "reviewed_by", "status"):
+        setattr(article, name, getattr(source, name))
+    article.updated_at = timezone.now()
+    article.save()
+    article.categories.set([_category(name) for name in source.categories])
+    article.related.set(Article.objects.filter(slug__in=source.related))
+    article.set_sections(source.sections)
+    return outcome
+
+
+def _category(name):
+    category, _ = Category.objects.get_or_create(slug=slugify(name), defaults={"name": name})
+    return category

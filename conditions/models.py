@@ -1,0 +1,202 @@
+"""Condition articles stored as structured sections.
+
+Sections live in their own model, ``ArticleSection`` (one row per section present,
+keyed by a fixed ``SectionKind``), rather than eighteen Markdown/HTML column pairs on
+``Article``: a page, the search index and the admin iterate one ordered list; an absent
+section is an absent row rather than two empty columns; a new section kind is one enum
+member rather than a migration of every article; and each section is indexed on its
+own so a search hit can point at its anchor. The page stays at a constant number of
+queries through ``prefetch_related``.
+
+Markdown is rendered to sanitized HTML when an article is saved (``render_sections``),
+never per request. ``[[slug]]`` links are recorded in ``ArticleLink`` so that when a
+linked article is published, unpublished, renamed or deleted, the pages linking to it
+are re-rendered.
+"""
+
+from django.db import models, transaction
+from django.db.models import Prefetch
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from . import markdown
+from .validators import validate_slug
+
+
+class SectionKind(models.TextChoices):
+    """The fixed section list, in page order. Values double as the ``h2`` anchors."""
+
+    OVERVIEW = "overview", _("Overview")
+    SYMPTOMS_CAUSES = "symptoms-and-causes", _("Symptoms and Causes")
+    DIAGNOSIS_TESTS = "diagnosis-and-tests", _("Diagnosis and Tests")
+    MANAGEMENT_TREATMENT = "management-and-treatment", _("Management and Treatment")
+    OUTLOOK_PROGNOSIS = "outlook-prognosis", _("Outlook / Prognosis")
+    PREVENTION = "prevention", _("Prevention")
+    LIVING_WITH = "living-with", _("Living With")
+    KEY_POINTS = "key-points", _("Key Points")
+    REFERENCES = "references", _("References")
+
+    @classmethod
+    def position(cls, kind):
+        return cls.values.index(kind)
+
+
+class Category(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("conditions:category", args=[self.slug])
+
+
+class ArticleQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(status=Article.Status.PUBLISHED)
+
+    def linking_to_any(self, slugs):
+        """Articles whose text links to any of ``slugs``."""
+        return self.filter(outgoing_links__target_slug__in=slugs).distinct()
+
+    def with_page_data(self):
+        """Everything the article page shows, in a fixed number of queries."""
+        return self.prefetch_related(
+            "sections",
+            "categories",
+            Prefetch("related", queryset=Article.objects.published().order_by("title")),
+        )
+
+
+class Article(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        REVIEW = "review", _("In review")
+        PUBLISHED = "published", _("Published")
+
+    class Kind(models.TextChoices):
+        CONDITION = "condition", _("Condition")
+
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200, unique=True, validators=[validate_slug])
+    kind = models.CharField(max_length=20, choices=Kind, default=Kind.CONDITION)
+    summary = models.TextField(help_text=_("One or two plain-language sentences."))
+    also_known_as = models.JSONField(default=list, blank=True, help_text=_("Other names, abbreviations and lay terms."))
+    categories = models.ManyToManyField(Category, related_name="articles", blank=True)
+    related = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="+")
+    status = models.CharField(max_length=20, choices=Status, default=Status.DRAFT, db_index=True)
+    reviewed_on = models.DateField(null=True, blank=True, help_text=_("Date of the last medical review."))
+    reviewed_by = models.CharField(max_length=200, blank=True, help_text=_("Only after a real medical review."))
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Set when the editorial content changes, not on every save: re-importing an
+    # unchanged file must leave it alone.
+    updated_at = models.DateTimeField(default=timezone.now)
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = ArticleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["title"]
+        permissions = [("publish_article", "Can publish articles")]
+
+    def __str__(self):
+        return self.title
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._saved_link_state = instance._link_state()
+        return instance
+
+    def _link_state(self):
+        return (self.slug, self.title, self.status) if "title" in self.__dict__ else None
+
+    def get_absolute_url(self):
+        return reverse("conditions:article", args=[self.slug])
+
+    @property
+    def is_published(self):
+        return self.status == self.Status.PUBLISHED
+
+    def save(self, *args, **kwargs):
+        if self.is_published and self.published_at is None:
+            self.published_at = timezone.now()
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            previous = getattr(self, "_saved_link_state", None)
+            if previous != self._link_state():
+                stale = {self.slug} | ({previous[0]} if previous else set())
+                for article in Article.objects.linking_to_any(stale).exclude(pk=self.pk):
+                    article.render_sections()
+            self._saved_link_state = self._link_state()
+
+    @transaction.atomic
+    def set_sections(self, markdown_by_kind):
+        """Replace the sections with ``{kind: markdown}`` and render them."""
+        self.sections.exclude(kind__in=markdown_by_kind).delete()
+        existing = {section.kind: section for section in self.sections.all()}
+        for kind, text in markdown_by_kind.items():
+            section = existing.get(kind) or ArticleSection(article=self, kind=kind)
+            section.markdown = text
+            section.save()
+        self.render_sections()
+
+    def render_sections(self):
+        """Render every section to HTML (anchors unique across the page) and record links."""
+        sections = list(self.sections.all())
+        slugs = set().union(*(markdown.linked_slugs(section.markdown) for section in sections))
+        targets = {article.slug: article for article in Article.objects.filter(slug__in=slugs).only("slug", "title", "status")}
+        used_ids = set(SectionKind.values)
+        changed = []
+        for section in sections:
+            html = markdown.render(section.markdown, targets=targets, used_ids=used_ids)
+            if html != section.html:
+                section.html = html
+                changed.append(section)
+        ArticleSection.objects.bulk_update(changed, ["html"])
+        self.outgoing_links.exclude(target_slug__in=slugs).delete()
+        known = set(self.outgoing_links.values_list("target_slug", flat=True))
+        ArticleLink.objects.bulk_create(ArticleLink(source=self, target_slug=slug) for slug in sorted(slugs - known))
+        return sections
+
+
+class ArticleSection(models.Model):
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="sections")
+    kind = models.CharField(max_length=40, choices=SectionKind)
+    position = models.PositiveSmallIntegerField(editable=False)
+    markdown = models.TextField()
+    html = models.TextField(editable=False, blank=True)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["article", "kind"], name="unique_section_kind_per_article")]
+
+    def __str__(self):
+        return f"{self.article} – {self.get_kind_display()}"
+
+    @property
+    def template_names(self):
+        """A section kind may have its own template (key points, references)."""
+        return [f"conditions/sections/{self.kind}.html", "conditions/sections/section.html"]
+
+    def save(self, *args, **kwargs):
+        self.position = SectionKind.position(self.kind)
+        super().save(*args, **kwargs)
+
+
+class ArticleLink(models.Model):
+    """A ``[[slug]]`` link from an article's text, kept by slug so it may point at an
+    article that does not exist yet (loaded later in the same import)."""
+
+    source = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="outgoing_links")
+    target_slug = models.SlugField(max_length=200, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "target_slug"], name="unique_link_per_article")]
