@@ -252,7 +252,7 @@ def _parse_body(path, lines, start):
             name = " ".join((heading.group(2) or "").split())
             kind = SECTION_BY_HEADING.get(name.casefold())
             if kind is None:
-                allowed = ", ".join(label for _, label in SectionKind.choices)
+                allowed = ", ".join(str(label) for _, label in SectionKind.choices)
                 raise ContentError(path, f"unknown section '## {name}'; sections are: {allowed}", number)
             if kind in sections or kind == current:
                 raise ContentError(path, f"section '{name}' is repeated (first on line {heading_lines[kind]})", number)

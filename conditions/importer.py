@@ -13,7 +13,6 @@ from pathlib import Path
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.text import slugify
 
 from .content_format import ArticleSource, ContentError, parse
 from .models import Article, Category
@@ -58,6 +57,7 @@ def import_content(paths):
             continue
         sources[source.slug] = source
 
+    _drop_unknown_categories(sources, report)
     _drop_broken_links(sources, report)
 
     for source in sources.values():
@@ -68,6 +68,16 @@ def import_content(paths):
         with transaction.atomic():
             Article.objects.get(slug=source.slug).related.set(Article.objects.filter(slug__in=source.related))
     return report
+
+
+def _drop_unknown_categories(sources, report):
+    known = set(Category.objects.values_list("name", flat=True))
+    for slug, source in list(sources.items()):
+        unknown = [name for name in source.categories if name not in known]
+        if unknown:
+            del sources[slug]
+            allowed = "; ".join(sorted(known))
+            report.errors.append(ContentError(source.path, f"unknown category '{unknown[0]}'; use one of: {allowed}", source.lines["categories"]))
 
 
 def _drop_broken_links(sources, report):
@@ -104,12 +114,7 @@ def apply_source(source):
         setattr(article, name, getattr(source, name))
     article.updated_at = timezone.now()
     article.save()
-    article.categories.set([_category(name) for name in source.categories])
+    article.categories.set(Category.objects.filter(name__in=source.categories))
     article.related.set(Article.objects.filter(slug__in=source.related))
     article.set_sections(source.sections)
     return outcome
-
-
-def _category(name):
-    category, _ = Category.objects.get_or_create(slug=slugify(name), defaults={"name": name})
-    return category

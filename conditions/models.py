@@ -110,8 +110,8 @@ class Article(models.Model):
         return self.title
 
     @classmethod
-    def from_db(cls, db, field_names, values):
-        instance = super().from_db(db, field_names, values)
+    def from_db(cls, db, field_names, values, **kwargs):
+        instance = super().from_db(db, field_names, values, **kwargs)
         instance._saved_link_state = instance._link_state()
         return instance
 

@@ -12,6 +12,7 @@ ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 DATA_DIR = Path(os.environ.get("HEALTHLIB_TEST_DATA_DIR") or tempfile.mkdtemp(prefix="healthlib-test-"))
+DATA_DIR.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = DATA_DIR / "media"
 STATIC_ROOT = DATA_DIR / "static"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

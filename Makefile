@@ -1,0 +1,55 @@
+# Health Library: `make run` to start the site, `make test` to run every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: help run setup test test-browser bench python-check browser clean
+
+help:
+	@echo "make run    install, migrate, load content/, build the search index, serve http://$(HOST):$(PORT)"
+	@echo "make setup  everything 'make run' does except serving"
+	@echo "make test   install test dependencies (and Chromium) and run the whole suite"
+
+python-check:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null || { \
+	  echo "Health Library needs Python 3.12 or newer (Django 6.1); '$(PYTHON)' is $$($(PYTHON) --version 2>&1)."; \
+	  echo "Install one (for example 'pyenv install 3.12': the repository's .python-version then selects it)"; \
+	  echo "or point make at it: make run PYTHON=python3.12"; exit 1; }
+
+$(BIN)/python: | python-check
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+setup: $(VENV)/.installed
+	$(MANAGE) migrate --no-input
+	$(MANAGE) import_content
+
+run: setup
+	$(MANAGE) runserver $(HOST):$(PORT)
+
+# Debian's Chromium drives the browser tests (Playwright cannot download its own here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get install -y -q chromium >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; \
+	  else echo "Browser tests need Chromium: sudo apt-get install chromium (they are skipped without it)"; fi; }
+
+test: $(VENV)/.installed-test browser
+	$(BIN)/python -m pytest
+
+test-browser: $(VENV)/.installed-test browser
+	$(BIN)/python -m pytest -m browser
+
+clean:
+	rm -rf $(VENV) var test-artifacts

@@ -1,0 +1,71 @@
+"""Real-browser checks: Playwright driving Debian's Chromium against a live server.
+
+Skipped when Chromium is missing, unless HEALTHLIB_REQUIRE_BROWSER=1 (as in CI), where a
+missing browser fails the run instead.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from conditions.categories import create_body_systems
+from conditions.importer import import_content
+from conditions.models import Category
+
+CHROMIUM = os.environ.get("HEALTHLIB_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not shutil.which(CHROMIUM):
+        if os.environ.get("HEALTHLIB_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"Chromium not found at {CHROMIUM}; install Debian's chromium package")
+        pytest.skip(f"Chromium not found at {CHROMIUM}")
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def site(live_server):
+    create_body_systems(Category)  # a transactional test starts from an emptied database
+    report = import_content([settings.HEALTHLIB_CONTENT_DIR])
+    assert not report.errors
+    return live_server.url
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_table_of_contents_link_brings_section_into_view(browser, site, width):
+    page = browser.new_page(viewport={"width": width, "height": 800})
+    page.goto(f"{site}/conditions/bone-marrow-edema/")
+    assert page.locator("h1").inner_text() == "Bone Marrow Edema"
+    if width < 1024:
+        page.get_by_text("Contents", exact=True).first.click()  # the disclosure on phones
+        toc = page.locator("nav.toc--compact")
+    else:
+        toc = page.locator("nav.toc--sidebar")
+    toc.get_by_role("link", name="Diagnosis and Tests").click()
+    heading = page.locator("h2#diagnosis-and-tests")
+    page.wait_for_function("() => location.hash === '#diagnosis-and-tests'")
+    page.wait_for_function(
+        "() => { const r = document.getElementById('diagnosis-and-tests').getBoundingClientRect(); return r.top >= 0 && r.top < innerHeight / 2; }"
+    )
+    assert heading.is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, "no horizontal scrolling"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / f"article-toc-{width}.png")
+    page.close()

@@ -1,0 +1,159 @@
+"""Public pages: structure, anchors, table of contents, links, drafts, 404, query counts."""
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from conditions.models import Article, Category, SectionKind
+
+pytestmark = pytest.mark.django_db
+
+
+class Outline(HTMLParser):
+    """Collects ids, headings, links and landmarks of a page."""
+
+    def __init__(self, html):
+        super().__init__()
+        self.ids, self.links, self.headings, self.tags, self._heading = [], [], [], [], None
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.tags.append((tag, attrs))
+        if "id" in attrs:
+            self.ids.append(attrs["id"])
+        if tag == "a" and "href" in attrs:
+            self.links.append(attrs["href"])
+        if tag in ("h1", "h2", "h3"):
+            self._heading = [tag, attrs.get("id"), ""]
+
+    def handle_data(self, data):
+        if self._heading:
+            self._heading[2] += data
+
+    def handle_endtag(self, tag):
+        if self._heading and tag == self._heading[0]:
+            self.headings.append(tuple(self._heading))
+            self._heading = None
+
+
+def make_article(slug, status=Article.Status.PUBLISHED, sections=None, **fields):
+    article = Article.objects.create(slug=slug, title=fields.pop("title", slug.title()), summary="Summary.", status=status, **fields)
+    article.set_sections(sections or {SectionKind.OVERVIEW: "### What is it?\n\nText."})
+    return article
+
+
+@pytest.fixture
+def page(client):
+    def get(url, status=200):
+        response = client.get(url)
+        assert response.status_code == status, url
+        return response.content.decode(), Outline(response.content.decode())
+
+    return get
+
+
+def test_model_article_page_structure(page):
+    html, outline = page("/conditions/bone-marrow-edema/")
+    breadcrumb = re.search(r'<nav class="breadcrumbs" aria-label="Breadcrumb">(.*?)</nav>', html, re.S).group(1)
+    assert re.findall(r">([^<>]+)</a>", breadcrumb) == ["Home", "Health Library", "Diseases & Conditions", "Bone Marrow Edema"]
+    assert [h for h in outline.headings if h[0] == "h1"] == [("h1", "article-title", "Bone Marrow Edema")]
+    assert "Also called:" in html
+    section_ids = [h[1] for h in outline.headings if h[0] == "h2" and h[1] in SectionKind.values]
+    assert section_ids == SectionKind.values, "all nine sections, in the fixed order"
+    questions = [h for h in outline.headings if h[0] == "h3"]
+    assert len(questions) >= 5 and all(h[1] and h[2].endswith("?") for h in questions)
+    assert ("h3", "what-is-bone-marrow-edema", "What is bone marrow edema?") in questions
+    assert len(outline.ids) == len(set(outline.ids)), "anchors are unique"
+    toc = re.search(r'<nav class="toc toc--sidebar".*?</nav>', html, re.S).group(0)
+    assert re.findall(r'href="#([^"]+)"', toc) == section_ids
+    assert '<section class="section key-points"' in html
+    assert re.search(r'<section class="section references".*?<ol>\s*<li>', html, re.S)
+    assert "Last reviewed on " in html
+    assert "Medically reviewed by" not in html, "no reviewer is recorded, so none is named"
+    assert "/conditions/osteoarthritis/" in outline.links and "/conditions/avascular-necrosis/" in outline.links
+    assert "Related conditions" in html
+    assert "not a substitute for professional medical advice" in html
+    assert 'action="/search/"' in html and 'name="q"' in html
+
+
+def test_reviewer_shown_only_when_recorded(page):
+    Article.objects.filter(slug="osteoporosis").update(reviewed_by="A. Reviewer, MD")
+    html, _ = page("/conditions/osteoporosis/")
+    assert "Medically reviewed by A. Reviewer, MD" in html
+
+
+def test_anchors_are_stable_across_renders():
+    article = Article.objects.get(slug="osteoporosis")
+    before = [s.html for s in article.sections.all()]
+    article.render_sections()
+    assert [s.html for s in Article.objects.get(slug="osteoporosis").sections.all()] == before
+
+
+def test_drafts_and_articles_in_review_are_not_public(page):
+    make_article("test-draft", status=Article.Status.DRAFT, title="Zzdraft Condition")
+    make_article("test-review", status=Article.Status.REVIEW, title="Zzreview Condition")
+    page("/conditions/test-draft/", status=404)
+    page("/conditions/test-review/", status=404)
+    category = Category.objects.get(slug="cancer")
+    Article.objects.get(slug="test-draft").categories.add(category)
+    for url in ("/", "/conditions/", category.get_absolute_url()):
+        html, _ = page(url)
+        assert "Zzdraft" not in html and "Zzreview" not in html
+
+
+def test_unpublishing_hides_article_links_and_related(page):
+    article = Article.objects.get(slug="osteoarthritis")
+    article.status = Article.Status.DRAFT
+    article.save()
+    html, outline = page("/conditions/bone-marrow-edema/")
+    assert "/conditions/osteoarthritis/" not in outline.links
+    assert "osteoarthritis" in html.lower(), "the linked words stay, as plain text"
+
+
+def test_a_to_z_lists_titles_and_see_entries(page):
+    html, outline = page("/conditions/")
+    assert '<h2 id="letter-a">A</h2>' in html
+    assert re.search(r'AVN, <i>see</i> <a href="/conditions/avascular-necrosis/">Avascular Necrosis</a>', html)
+    titles = [h[2] for h in outline.headings if h[0] == "h2"]
+    assert titles == sorted(titles, key=lambda t: (t == "#", t))
+
+
+def test_home_has_search_letters_categories_and_recent(page):
+    html, outline = page("/")
+    assert 'name="q"' in html
+    assert "/conditions/#letter-o" in outline.links
+    assert any(link.startswith("/categories/") for link in outline.links)
+    assert "Recently updated" in html
+
+
+def test_category_page(page):
+    html, outline = page("/categories/cancer/")
+    assert "/conditions/osteosarcoma/" in outline.links
+    assert "/conditions/osteoporosis/" not in outline.links
+    page("/categories/no-such-category/", status=404)
+
+
+def test_friendly_404_with_search_box(page):
+    html, _ = page("/no/such/page/", status=404)
+    assert "We can’t find that page" in html and 'name="q"' in html
+
+
+def test_article_page_query_count_is_constant(client, django_assert_num_queries):
+    small = make_article("test-small")
+    big = make_article(
+        "test-big",
+        sections={kind: f"### Question {kind}?\n\nSee [[osteoporosis]], [[osteoarthritis]] and [[acl-tear]]." for kind in SectionKind.values},
+    )
+    big.related.set(Article.objects.exclude(slug__startswith="test-")[:12])
+    big.categories.set(Category.objects.all())
+    counts = []
+    for article in (small, big):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(article.get_absolute_url()).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1] <= 5, counts
