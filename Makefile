@@ -34,6 +34,7 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 setup: $(VENV)/.installed
 	$(MANAGE) migrate --no-input
 	$(MANAGE) import_content
+	$(MANAGE) rebuild_index
 
 run: setup
 	$(MANAGE) runserver $(HOST):$(PORT)

@@ -7,3 +7,4 @@ class ConditionsConfig(AppConfig):
 
     def ready(self):
         from . import signals  # noqa: F401
+        from .search import signals as search_signals  # noqa: F401

@@ -7,5 +7,6 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("", include("conditions.urls")),
     path("search/", views.search, name="search"),
+    path("search/suggest/", views.suggest, name="search-suggest"),
     path("admin/", admin.site.urls),
 ]

@@ -1,10 +1,17 @@
-"""Site-wide pages: home and search results."""
+"""Site-wide pages: home, search results and search suggestions."""
 
+from django.http import JsonResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
 
-from conditions.models import Article
+from conditions.models import Article, Category
 from conditions.navigation import AZ_LETTERS
+from conditions.search import get_backend
+from conditions.search.base import SearchUnavailable
 from conditions.views import categories_with_counts
+
+MAX_QUERY_LENGTH = 200
+ABSURD_QUERY_LENGTH = 2000
 
 
 def home(request):
@@ -21,6 +28,52 @@ def home(request):
     )
 
 
+def _query(request):
+    """The first ``q`` (repeats ignored), whitespace collapsed; ``None`` when absurdly long."""
+    raw = (request.GET.getlist("q") or [""])[0]
+    if len(raw) > ABSURD_QUERY_LENGTH:
+        return None
+    return " ".join(raw.replace("\x00", " ").split())[:MAX_QUERY_LENGTH]
+
+
+def _page_number(request):
+    try:
+        return min(max(1, int(request.GET.get("page", "1"))), 10_000)
+    except ValueError:
+        return 1
+
+
+@require_GET
 def search(request):
-    query = " ".join(request.GET.get("q", "").split())[:200]
-    return render(request, "search.html", {"query": query})
+    query = _query(request)
+    context = {"query": query or "", "categories": categories_with_counts()}
+    if query is None:
+        context["error"] = "That search is too long. Try a few words, such as the name of a condition."
+        return render(request, "search.html", context, status=400)
+    if not query:
+        return render(request, "search.html", context)
+    category_slug = request.GET.get("category", "")
+    category = Category.objects.filter(slug=category_slug).first() if category_slug else None
+    try:
+        results = get_backend().search(query, category=category.slug if category else None, page=_page_number(request))
+    except SearchUnavailable:
+        context["unavailable"] = True
+        return render(request, "search.html", context, status=503)
+    names = dict(Category.objects.values_list("slug", "name"))
+    context.update(
+        results=results,
+        category=category,
+        facets=sorted(((names[slug], slug, count) for slug, count in results.category_counts.items() if slug in names)),
+        page_range=range(max(1, results.page - 3), min(results.pages, results.page + 3) + 1),
+    )
+    return render(request, "search.html", context)
+
+
+@require_GET
+def suggest(request):
+    query = _query(request) or ""
+    try:
+        suggestions = get_backend().autocomplete(query) if query else []
+    except SearchUnavailable:
+        return JsonResponse({"results": [], "error": "Search is temporarily unavailable."}, status=503)
+    return JsonResponse({"results": [{"title": s.title, "url": s.url, "matched": s.matched} for s in suggestions]})

@@ -96,6 +96,8 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = DATA_DIR / "media"
 
 HEALTHLIB_CONTENT_DIR = BASE_DIR / "content"
+HEALTHLIB_SEARCH_BACKEND = os.environ.get("HEALTHLIB_SEARCH_BACKEND", "conditions.search.whoosh.SearchBackend")
+HEALTHLIB_SEARCH_OPTIONS = {"path": DATA_DIR / "search"}
 HEALTHLIB_SITE_NAME = "Health Library"
 
 LOGGING = {

@@ -18,3 +18,4 @@ STATIC_ROOT = DATA_DIR / "static"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["NAME"] = str(DATA_DIR / "test.sqlite3")
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-db.sqlite3")}
+HEALTHLIB_SEARCH_OPTIONS = {"path": DATA_DIR / "search"}

@@ -1,0 +1,57 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from conditions.models import Article
+from conditions.search import get_backend
+from conditions.search.base import SearchUnavailable
+from conditions.search.documents import SearchDocument
+
+
+class Command(BaseCommand):
+    help = "Rebuild the search index from the database (built aside, then swapped in atomically)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--check", action="store_true", help="Only report drift between the database and the index; exit 1 if there is any.")
+
+    def handle(self, *args, check, **options):
+        articles = Article.objects.published().order_by("slug").prefetch_related("sections", "categories")
+        if check:
+            return self.check_drift(articles)
+        total = articles.count()
+        progress = self.progress_bar(total)
+        get_backend().rebuild((SearchDocument.from_article(article) for article in articles.iterator(chunk_size=200)), progress)
+        if self.stdout.isatty():
+            self.stdout.write("")
+        self.stdout.write(f"Indexed {total} published article(s).")
+
+    def progress_bar(self, total):
+        tty = self.stdout.isatty()
+        step = max(1, total // 10)
+
+        def progress(done):
+            if tty:
+                filled = int(30 * done / max(total, 1))
+                self.stdout.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total}", ending="")
+                self.stdout.flush()
+            elif done % step == 0 or done == total:
+                self.stdout.write(f"indexed {done}/{total}")
+
+        return progress
+
+    def check_drift(self, articles):
+        expected = {article.slug: SearchDocument.from_article(article).content_hash for article in articles}
+        try:
+            indexed = get_backend().indexed_hashes()
+        except SearchUnavailable as error:
+            raise CommandError(f"the search index cannot be read ({error}); run 'manage.py rebuild_index'") from None
+        missing = sorted(set(expected) - set(indexed))
+        extra = sorted(set(indexed) - set(expected))
+        stale = sorted(slug for slug in set(expected) & set(indexed) if expected[slug] != indexed[slug])
+        for label, slugs in (("missing", missing), ("stale", stale), ("extra", extra)):
+            for slug in slugs:
+                self.stdout.write(f"{label}: {slug}")
+        if missing or stale or extra:
+            raise CommandError(
+                f"index drift: {len(missing)} missing, {len(stale)} stale, {len(extra)} extra; run 'manage.py rebuild_index'",
+                returncode=1,
+            )
+        self.stdout.write(f"Index matches the database ({len(expected)} published article(s)).")

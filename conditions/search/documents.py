@@ -1,0 +1,57 @@
+"""What gets indexed for an article, declared once for every backend.
+
+``SEARCH_FIELDS`` names each field and its weight; the Whoosh backend maps the weights
+to field boosts (a PostgreSQL backend maps the same order to weights A–D).
+"""
+
+import hashlib
+import json
+import re
+import unicodedata
+from dataclasses import asdict, dataclass
+
+from ..markdown import plain_text
+from ..models import SectionKind
+
+# (field, boost): title first, then the other names, the summary, the section text.
+SEARCH_FIELDS = [("title", 10.0), ("aka", 6.0), ("summary", 2.0)] + [(f"section_{kind.replace('-', '_')}", 1.0) for kind in SectionKind.values]
+SECTION_FIELDS = {f"section_{kind.replace('-', '_')}": kind for kind in SectionKind.values if kind != SectionKind.REFERENCES}
+
+
+@dataclass(frozen=True)
+class SearchDocument:
+    slug: str
+    title: str
+    url: str
+    summary: str
+    aka: tuple
+    categories: tuple
+    sections: tuple  # ((kind, plain text), …) in page order, References left out
+
+    @classmethod
+    def from_article(cls, article):
+        return cls(
+            slug=article.slug,
+            title=article.title,
+            url=article.get_absolute_url(),
+            summary=article.summary,
+            aka=tuple(article.also_known_as),
+            categories=tuple(sorted(category.slug for category in article.categories.all())),
+            sections=tuple(
+                (section.kind, plain_text(section.html))
+                for section in article.sections.all()
+                if section.kind != SectionKind.REFERENCES
+            ),
+        )
+
+    @property
+    def content_hash(self):
+        """A fingerprint of everything indexed, so a drift check can spot stale documents."""
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:32]
+
+
+def normalize_name(text):
+    """Lower-case, accents folded, possessives and punctuation dropped: "Cushing's" → "cushing"."""
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold()
+    text = re.sub(r"['’]s\b", "", text)
+    return " ".join(re.findall(r"[a-z0-9]+", text))

@@ -1,0 +1,64 @@
+"""Keep the search index current: after the database transaction commits, index a
+published article and drop anything else. A failed update is logged and never undoes
+the editor's save; ``rebuild_index`` repairs the index."""
+
+import logging
+
+from django.db import transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.dispatch import receiver
+
+from ..models import Article, ArticleSection
+from . import get_backend
+from .documents import SearchDocument
+
+logger = logging.getLogger(__name__)
+
+
+def update_index(slug):
+    try:
+        article = Article.objects.published().prefetch_related("sections", "categories").filter(slug=slug).first()
+        if article is None:
+            get_backend().delete(slug)
+        else:
+            get_backend().add(SearchDocument.from_article(article))
+    except Exception:
+        logger.exception("search index update failed for %r; run 'manage.py rebuild_index' to repair", slug)
+
+
+class _IndexUpdate:
+    def __init__(self, slug):
+        self.slug = slug
+
+    def __call__(self):
+        update_index(self.slug)
+
+
+def schedule_update(slug):
+    """Index ``slug`` once the transaction commits (once, however many rows changed)."""
+    connection = transaction.get_connection()
+    if any(isinstance(callback, _IndexUpdate) and callback.slug == slug for _, callback, _ in connection.run_on_commit):
+        return
+    transaction.on_commit(_IndexUpdate(slug))
+
+
+@receiver(post_save, sender=Article)
+def article_saved(sender, instance, **kwargs):
+    schedule_update(instance.slug)
+
+
+@receiver(post_save, sender=ArticleSection)
+@receiver(post_delete, sender=ArticleSection)
+def section_changed(sender, instance, **kwargs):
+    schedule_update(instance.article.slug)
+
+
+@receiver(post_delete, sender=Article)
+def article_deleted(sender, instance, **kwargs):
+    schedule_update(instance.slug)
+
+
+@receiver(m2m_changed, sender=Article.categories.through)
+def categories_changed(sender, instance, action, **kwargs):
+    if action.startswith("post_") and isinstance(instance, Article):
+        schedule_update(instance.slug)

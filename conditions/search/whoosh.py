@@ -1,0 +1,353 @@
+"""Whoosh backend: the embedded default, an index under the data directory.
+
+Layout: ``<path>/current`` is a symlink to the live index folder. ``rebuild`` writes a
+new folder and swaps the link with an atomic ``os.replace``, so searches keep being
+answered during a rebuild. Writers take Whoosh's lock with a timeout (waiting for the
+other process rather than failing), and re-check after locking that their folder is
+still the live one, so an update racing a rebuild is not written into a retired index.
+
+Fields: stemmed, accent-folded text for matching (``title``, ``aka``, ``summary``, one
+field per section, so a hit can point at its section); an unstemmed ``spell`` field
+with a word graph for did-you-mean and fuzzy retries (Whoosh's fuzzy and spelling
+features only work on unstemmed terms); edge n-grams of names for autocomplete; and
+``names_exact`` so a query that *is* a title or other name ranks that article first.
+User text is treated as words, never as Whoosh query syntax: queries are built from
+tokens, not parsed.
+"""
+
+import logging
+import os
+import re
+import shutil
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import nh3
+from whoosh import fields, index, sorting
+from whoosh.analysis import CharsetFilter, NgramWordAnalyzer, StandardAnalyzer, StemmingAnalyzer
+from whoosh.highlight import ContextFragmenter, HtmlFormatter
+from whoosh.query import AndMaybe, And, FuzzyTerm, Or, Phrase, Term
+from whoosh.support.charset import accent_map
+
+from ..models import SectionKind
+from .base import BaseSearchBackend, Hit, SearchResults, SearchUnavailable, Suggestion
+from .documents import SEARCH_FIELDS, SECTION_FIELDS, normalize_name
+
+logger = logging.getLogger(__name__)
+
+STEMMED = StemmingAnalyzer() | CharsetFilter(accent_map)
+PLAIN = StandardAnalyzer() | CharsetFilter(accent_map)
+PREFIXES = NgramWordAnalyzer(minsize=1, maxsize=24, at="start") | CharsetFilter(accent_map)
+MAX_QUERY_WORDS = 12
+WRITE_TIMEOUT = 60.0
+
+
+def build_schema():
+    text_fields = {name: fields.TEXT(analyzer=STEMMED, field_boost=boost, stored=True) for name, boost in SEARCH_FIELDS}
+    return fields.Schema(
+        slug=fields.ID(unique=True, stored=True),
+        url=fields.STORED(),
+        names=fields.STORED(),
+        content_hash=fields.STORED(),
+        categories=fields.KEYWORD(commas=True, stored=True),
+        spell=fields.TEXT(analyzer=PLAIN, spelling=True, phrase=False),
+        name_prefixes=fields.TEXT(analyzer=PREFIXES, phrase=False),
+        names_exact=fields.KEYWORD(commas=True, lowercase=True),
+        **text_fields,
+    )
+
+
+def query_words(text):
+    """The words of a user's query (quoted phrases kept together), never query syntax."""
+    text = text.replace("\x00", " ")[:500]
+    phrases = [p for p in re.findall(r'"([^"]+)"', text) if re.search(r"\w", p)]
+    rest = re.sub(r'"[^"]*"?', " ", text)
+    words = [w for w in re.findall(r"\w+(?:['’]\w+)*", rest)]
+    words = [re.sub(r"['’]s$", "", w) for w in words]
+    words = [w for w in words if w.upper() not in ("AND", "OR", "NOT") or len(words) == 1]
+    return phrases[:3], words[:MAX_QUERY_WORDS]
+
+
+class WhooshSearchBackend(BaseSearchBackend):
+    def __init__(self, path):
+        self.path = Path(path)
+        self.schema = build_schema()
+        self._local = threading.local()
+
+    # -- index location -------------------------------------------------------------
+
+    @property
+    def current_link(self):
+        return self.path / "current"
+
+    def _live_dir(self):
+        try:
+            return self.path / os.readlink(self.current_link)
+        except OSError:
+            return None
+
+    def _open(self, create=False):
+        live = self._live_dir()
+        if live is None or not index.exists_in(live):
+            if not create:
+                raise SearchUnavailable("the search index has not been built")
+            return self._swap_in(self._new_dir(empty=True)), None
+        return index.open_dir(live, schema=self.schema), live
+
+    def _new_dir(self, empty=False):
+        self.path.mkdir(parents=True, exist_ok=True)
+        folder = self.path / f"index-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        folder.mkdir()
+        ix = index.create_in(folder, self.schema)
+        return ix if empty else (ix, folder)
+
+    def _swap_in(self, ix):
+        folder = Path(ix.storage.folder)
+        temporary = self.path / f".current-{uuid.uuid4().hex}"
+        os.symlink(folder.name, temporary)
+        os.replace(temporary, self.current_link)  # atomic: readers see the old or the new index
+        for old in self.path.glob("index-*"):
+            if old != folder:
+                shutil.rmtree(old, ignore_errors=True)
+        return ix
+
+    # -- writing --------------------------------------------------------------------
+
+    def _document_fields(self, document):
+        names = [document.title, *document.aka]
+        section_text = {f"section_{kind.replace('-', '_')}": text for kind, text in document.sections}
+        return dict(
+            slug=document.slug,
+            url=document.url,
+            names=names,
+            content_hash=document.content_hash,
+            categories=",".join(document.categories),
+            title=document.title,
+            aka="\n".join(document.aka),
+            summary=document.summary,
+            spell=" ".join([*names, document.summary, *section_text.values()]),
+            name_prefixes="\n".join(names),
+            names_exact=",".join(normalize_name(name) for name in names),
+            **section_text,
+        )
+
+    def _write(self, apply):
+        for _ in range(5):
+            ix, live = self._open(create=True)
+            writer = ix.writer(timeout=WRITE_TIMEOUT)
+            if live is not None and self._live_dir() != live:
+                writer.cancel()  # a rebuild swapped the index while we waited for the lock
+                continue
+            try:
+                apply(writer)
+            except BaseException:
+                writer.cancel()
+                raise
+            writer.commit()
+            return
+        raise RuntimeError("the search index kept being swapped during an update")
+
+    def add_bulk(self, documents):
+        def apply(writer):
+            for document in documents:
+                writer.update_document(**self._document_fields(document))
+
+        self._write(apply)
+
+    def delete(self, slug):
+        self._write(lambda writer: writer.delete_by_term("slug", slug))
+
+    def reset_index(self):
+        self._swap_in(self._new_dir(empty=True))
+
+    def rebuild(self, documents, progress=None):
+        self.path.mkdir(parents=True, exist_ok=True)
+        ix, folder = self._new_dir()
+        # Hold the live index's lock while building, so concurrent updates wait and then
+        # land in the new index (see _write).
+        old_lock = None
+        live = self._live_dir()
+        if live is not None and index.exists_in(live):
+            old_lock = index.open_dir(live).storage.lock("WRITELOCK")
+            old_lock.acquire(blocking=True)
+        try:
+            writer = ix.writer(limitmb=256)
+            for n, document in enumerate(documents, start=1):
+                writer.add_document(**self._document_fields(document))
+                if progress:
+                    progress(n)
+            writer.commit()
+            self._swap_in(ix)
+        finally:
+            if old_lock is not None:
+                old_lock.release()
+
+    def indexed_hashes(self):
+        with self._searcher() as searcher:
+            return {fields_["slug"]: fields_["content_hash"] for fields_ in searcher.all_stored_fields()}
+
+    # -- reading --------------------------------------------------------------------
+
+    def _searcher(self):
+        """A per-thread searcher, refreshed when the index changed (cheap when it did not)."""
+        try:
+            live = self._live_dir()
+            cached = getattr(self._local, "searcher", None)
+            if cached is not None and self._local.live == live:
+                searcher = cached.refresh()
+                if searcher is not cached:
+                    cached.close()
+            else:
+                if cached is not None:
+                    cached.close()
+                ix, live = self._open()
+                searcher = ix.searcher()
+            self._local.searcher, self._local.live = searcher, live
+            return _Borrowed(searcher)
+        except SearchUnavailable:
+            raise
+        except Exception as error:  # a corrupt or half-deleted index
+            self._local.searcher = None
+            logger.exception("search index unreadable")
+            raise SearchUnavailable(str(error)) from error
+
+    def _stems(self, word):
+        return [token.text for token in STEMMED(word)]
+
+    def _word_query(self, word, fuzzy=False):
+        stems = self._stems(word)
+        if not stems:
+            return None
+        terms = [Term(name, stem, boost=boost) for name, boost in SEARCH_FIELDS for stem in stems]
+        if fuzzy:
+            terms += [FuzzyTerm("spell", token.text, maxdist=2 if len(word) > 5 else 1, prefixlength=1) for token in PLAIN(word)]
+        return Or(terms)
+
+    def _phrase_query(self, phrase):
+        stems = self._stems(phrase)
+        if not stems:
+            return None
+        return Or([Phrase(name, stems, boost=boost) for name, boost in SEARCH_FIELDS])
+
+    def _build_query(self, text, fuzzy=False, exact_text=None):
+        phrases, words = query_words(text)
+        parts = [q for q in [*(self._phrase_query(p) for p in phrases), *(self._word_query(w, fuzzy) for w in words)] if q is not None]
+        if not parts:
+            return None
+        main = And(parts) if len(parts) > 1 else parts[0]
+        exact = normalize_name(exact_text or text)
+        return AndMaybe(main, Term("names_exact", exact, boost=1000.0)) if exact else main
+
+    def search(self, query, *, category=None, page=1, per_page=10):
+        results = SearchResults(query=query)
+        q = self._build_query(query)
+        if q is None:
+            return results
+        results.suggestion = self.spelling(query)
+        with self._searcher() as searcher:
+            facet = sorting.FieldFacet("categories", allow_overlap=True)
+            everything = searcher.search(q, limit=None, groupedby={"categories": facet}, terms=True)
+            if not everything.scored_length():
+                # Typo-tolerant retry: each word may also match close spellings.
+                q = self._build_query(query, fuzzy=True, exact_text=results.suggestion)
+                everything = searcher.search(q, limit=None, groupedby={"categories": facet}, terms=True)
+                results.fuzzy = bool(everything.scored_length())
+            results.category_counts = {slug: len(docs) for slug, docs in everything.groups("categories").items() if slug}
+            filter_ = Term("categories", category) if category else None
+            found = searcher.search(q, limit=None, filter=filter_, terms=True) if category else everything
+            results.total = found.scored_length()
+            results.pages = max(1, -(-results.total // per_page))
+            results.page = min(max(1, page), results.pages)
+            start = (results.page - 1) * per_page
+            found.fragmenter = ContextFragmenter(maxchars=220, surround=60)
+            found.formatter = HtmlFormatter(tagname="mark", classname="", termclass="")
+            phrases, words = query_words(query)
+            for hit in found[start : start + per_page]:
+                results.hits.append(self._hit(hit, words))
+        return results
+
+    def _hit(self, hit, words):
+        stored = hit.fields()
+        matched_fields = {name for name, _ in hit.matched_terms()} if hit.results.has_matched_terms() else set()
+        section_field = next((name for name in SECTION_FIELDS if name in matched_fields), None)
+        snippet = ""
+        if section_field:
+            snippet = hit.highlights(section_field, top=1) or ""
+            snippet = nh3.clean(snippet, tags={"mark"}, attributes={})
+        matched_name = ""
+        query_stems = {stem for word in words for stem in self._stems(word)}
+        if "aka" in matched_fields and not query_stems <= set(self._stems(stored["title"])):
+            overlap = {name: len(query_stems & set(self._stems(name))) for name in stored["names"][1:]}
+            best = max(overlap, key=overlap.get, default="")
+            matched_name = best if overlap.get(best) else ""
+        kind = SECTION_FIELDS.get(section_field, "")
+        return Hit(
+            slug=stored["slug"],
+            title=stored["title"],
+            url=stored["url"],
+            summary=stored["summary"],
+            matched_name=matched_name,
+            section=kind,
+            section_label=str(SectionKind(kind).label) if kind else "",
+            snippet=snippet,
+        )
+
+    def spelling(self, query):
+        _, words = query_words(query)
+        if not words:
+            return ""
+        changed, corrected = False, []
+        with self._searcher() as searcher:
+            reader = searcher.reader()
+            for word in words:
+                tokens = [token.text for token in PLAIN(word)]
+                if not tokens or all(reader.doc_frequency("spell", token) for token in tokens) or word.isdigit():
+                    corrected.append(word)
+                    continue
+                suggestions = searcher.suggest("spell", tokens[0], limit=1, maxdist=2 if len(tokens[0]) > 4 else 1, prefix=1)
+                if suggestions:
+                    corrected.append(suggestions[0])
+                    changed = True
+                else:
+                    corrected.append(word)
+        return " ".join(corrected) if changed else ""
+
+    def autocomplete(self, prefix, *, limit=8):
+        words = [token.text for token in PLAIN(prefix)][:MAX_QUERY_WORDS]
+        if not words:
+            return []
+        q = And([Term("name_prefixes", word[:24]) for word in words])
+        with self._searcher() as searcher:
+            candidates = [hit.fields() for hit in searcher.search(q, limit=200)]
+        typed = normalize_name(prefix)
+        suggestions = []
+        for stored in candidates:
+            names = stored["names"]
+            # Prefer the title, then the name that starts with what was typed.
+            def rank(name):
+                norm = normalize_name(name)
+                return (not norm.startswith(typed), name is not names[0], len(norm))
+
+            best = min(names, key=rank)
+            matched = "" if best is names[0] else best
+            suggestions.append((rank(best)[0], bool(matched), stored["title"].casefold(), Suggestion(stored["title"], stored["url"], matched)))
+        suggestions.sort(key=lambda item: item[:3])
+        return [suggestion for *_, suggestion in suggestions[:limit]]
+
+
+class _Borrowed:
+    """``with`` support for the cached per-thread searcher (kept open between requests)."""
+
+    def __init__(self, searcher):
+        self.searcher = searcher
+
+    def __enter__(self):
+        return self.searcher
+
+    def __exit__(self, *exc):
+        return False
+
+
+SearchBackend = WhooshSearchBackend
