@@ -28,16 +28,18 @@ def update_index(slug):
 
 class _IndexUpdate:
     def __init__(self, slug):
-        self.slug = slug
+        self.slug, self.done = slug, False
 
     def __call__(self):
+        self.done = True
         update_index(self.slug)
 
 
 def schedule_update(slug):
     """Index ``slug`` once the transaction commits (once, however many rows changed)."""
     connection = transaction.get_connection()
-    if any(isinstance(callback, _IndexUpdate) and callback.slug == slug for _, callback, _ in connection.run_on_commit):
+    pending = (callback for _, callback, _ in connection.run_on_commit if isinstance(callback, _IndexUpdate))
+    if any(callback.slug == slug and not callback.done for callback in pending):
         return
     transaction.on_commit(_IndexUpdate(slug))
 

@@ -191,25 +191,27 @@ class WhooshSearchBackend(BaseSearchBackend):
     # -- reading --------------------------------------------------------------------
 
     def _searcher(self):
-        """A per-thread searcher, refreshed when the index changed (cheap when it did not)."""
+        """A per-thread searcher, reopened when the index changed (one directory listing when not).
+
+        Whoosh's own ``refresh()`` misses commits that only delete documents, so the
+        index generation is compared here instead.
+        """
+        local = self._local
         try:
             live = self._live_dir()
-            cached = getattr(self._local, "searcher", None)
-            if cached is not None and self._local.live == live:
-                searcher = cached.refresh()
-                if searcher is not cached:
-                    cached.close()
-            else:
-                if cached is not None:
-                    cached.close()
-                ix, live = self._open()
-                searcher = ix.searcher()
-            self._local.searcher, self._local.live = searcher, live
-            return _Borrowed(searcher)
+            if getattr(local, "searcher", None) is not None and local.live == live:
+                if local.ix.latest_generation() == local.generation:
+                    return _Borrowed(local.searcher)
+                local.searcher.close()
+            local.searcher = None
+            local.ix, local.live = self._open()
+            local.generation = local.ix.latest_generation()
+            local.searcher = local.ix.searcher()
+            return _Borrowed(local.searcher)
         except SearchUnavailable:
             raise
         except Exception as error:  # a corrupt or half-deleted index
-            self._local.searcher = None
+            local.searcher = None
             logger.exception("search index unreadable")
             raise SearchUnavailable(str(error)) from error
 
@@ -236,7 +238,9 @@ class WhooshSearchBackend(BaseSearchBackend):
         parts = [q for q in [*(self._phrase_query(p) for p in phrases), *(self._word_query(w, fuzzy) for w in words)] if q is not None]
         if not parts:
             return None
-        main = And(parts) if len(parts) > 1 else parts[0]
+        # Any word may match, but each extra matching word raises the score (Whoosh's
+        # coordination bonus), so a patient's extra or unusual word never empties the page.
+        main = Or(parts, scale=0.9) if len(parts) > 1 else parts[0]
         exact = normalize_name(exact_text or text)
         return AndMaybe(main, Term("names_exact", exact, boost=1000.0)) if exact else main
 

@@ -1,0 +1,265 @@
+"""Site search, held to one set of expectations for every backend (parametrized).
+
+The relevance cases are realistic patient queries over the shipped articles: typos,
+plurals, British spellings, abbreviations, possessives and lay terms.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+
+from conditions.models import Article
+from conditions.search import get_backend
+from conditions.search.documents import SearchDocument
+from conditions.search.whoosh import WhooshSearchBackend
+
+pytestmark = pytest.mark.django_db
+
+RELEVANCE = [
+    ("bone marrow edema", "bone-marrow-edema"), ("bone marow edema", "bone-marrow-edema"),
+    ("bone marrow oedema", "bone-marrow-edema"), ("bone bruise", "bone-marrow-edema"),
+    ("BME", "bone-marrow-edema"), ("transient osteoporosis of the hip", "bone-marrow-edema-syndrome"),
+    ("torn ACL", "acl-tear"), ("acl", "acl-tear"), ("anterior cruciate ligament", "acl-tear"),
+    ("knee ligament tear", "acl-tear"), ("Cushing's", "cushing-syndrome"), ("cushings syndrome", "cushing-syndrome"),
+    ("AVN", "avascular-necrosis"), ("osteonecrosis", "avascular-necrosis"), ("bone death", "avascular-necrosis"),
+    ("avascular necrossis", "avascular-necrosis"), ("high cholesterol", "hyperlipidemia"),
+    ("hyperlipidaemia", "hyperlipidemia"), ("cholesterol", "hyperlipidemia"), ("oedema", "bone-marrow-edema"),
+    ("brittle bones", "osteoporosis"), ("osteoporsis", "osteoporosis"), ("thin bones", "osteoporosis"),
+    ("wear and tear arthritis", "osteoarthritis"), ("osteoarthritis", "osteoarthritis"),
+    ("bone infection", "osteomyelitis"), ("osteomyelitis", "osteomyelitis"), ("infected joint", "septic-arthritis"),
+    ("leukaemia", "acute-myeloid-leukemia"), ("AML", "acute-myeloid-leukemia"), ("blood cancer", "acute-myeloid-leukemia"),
+    ("bone cancer in children", "osteosarcoma"), ("ewings sarcoma", "ewing-sarcoma"), ("Ewing's sarcoma", "ewing-sarcoma"),
+    ("cancer spread to bone", "bone-metastasis"), ("bone mets", "bone-metastasis"), ("chondrosarcoma", "chondrosarcoma"),
+    ("water on the knee", "joint-effusion"), ("swollen knee", "joint-effusion"), ("stress fractures", "stress-fracture"),
+    ("shin stress fracture", "stress-fracture"), ("spine compression fracture", "compression-fracture"),
+    ("dislocated hip", "hip-dislocation"), ("CRPS", "complex-regional-pain-syndrome"),
+    ("reflex sympathetic dystrophy", "complex-regional-pain-syndrome"), ("low vitamin D", "vitamin-d-deficiency"),
+    ("vitamin d deficiency", "vitamin-d-deficiency"), ("soft bones", "osteomalacia"), ("rickets adults", "osteomalacia"),
+    ("overactive parathyroid", "hyperparathyroidism"), ("CKD-MBD", "ckd-mineral-bone-disorder"),
+    ("kidney bone disease", "ckd-mineral-bone-disorder"), ("renal osteodystrophy", "ckd-mineral-bone-disorder"),
+    ("mast cell disease", "mastocytosis"), ("RA", "rheumatoid-arthritis"), ("rheumatoid arthritis", "rheumatoid-arthritis"),
+    ("psoriatic arthritis", "psoriatic-arthritis"), ("PsA", "psoriatic-arthritis"), ("ankylosing spondylitis", "ankylosing-spondylitis"),
+    ("SI joint pain", "sacroiliitis"), ("tendonitis", "tendinopathy"), ("tendinitis", "tendinopathy"),
+    ("Charcot foot", "charcot-foot"), ("diabetic foot bones collapse", "charcot-foot"), ("enthesitis", "enthesitis"),
+]
+
+HOSTILE = [
+    "", "   ", "AND", "OR NOT AND", '"unbalanced', "((bone", "bone)", "title:bone", "slug:x", "*", "?", "~", "^",
+    "bone*", "bo?e", "bone~2", "bone^10", "\\", "\\\\x", "bone\x00marrow", "🦴💀", "骨髓水肿", "отёк костного мозга",
+    "<script>alert(1)</script>", "x" * 10_000, "a " * 3000, "NOT bone", '"" "" ""', "{}[]", "%00", "'; DROP TABLE--",
+]
+
+
+@pytest.fixture(params=["whoosh"])
+def backend(request):
+    return get_backend()
+
+
+@pytest.mark.parametrize("query, slug", RELEVANCE, ids=[q for q, _ in RELEVANCE])
+def test_relevance_expected_article_in_top_three(backend, query, slug):
+    top = [hit.slug for hit in backend.search(query).hits[:3]]
+    assert slug in top, top
+
+
+@pytest.mark.parametrize("query, slug", [("bone marrow edema", "bone-marrow-edema"), ("osteoporosis", "osteoporosis"), ("AVN", "avascular-necrosis"), ("Cushing's syndrome", "cushing-syndrome")])
+def test_exact_title_or_other_name_ranks_first(backend, query, slug):
+    assert backend.search(query).hits[0].slug == slug
+
+
+def test_matched_name_and_section_snippet(backend):
+    hit = backend.search("torn ACL").hits[0]
+    assert (hit.slug, hit.matched_name) == ("acl-tear", "Torn ACL")
+    hit = backend.search("osteonecrosis").hits[0]
+    assert hit.matched_name == "Osteonecrosis"
+    assert "<mark>" in hit.snippet and hit.section and hit.section_label
+
+
+def test_did_you_mean(backend):
+    assert backend.spelling("osteoporsis") == "osteoporosis"
+    assert backend.spelling("bone marow edema") == "bone marrow edema"
+    assert backend.spelling("osteoporosis") == ""
+
+
+@pytest.mark.parametrize("prefix, expected", [
+    ("oste", ["Osteoarthritis", "Osteomalacia", "Osteomyelitis", "Osteoporosis", "Osteosarcoma"]),
+    ("avn", ["Avascular Necrosis"]),
+    ("cush", ["Cushing Syndrome"]),
+])
+def test_autocomplete(backend, prefix, expected):
+    titles = [s.title for s in backend.autocomplete(prefix)]
+    assert titles[: len(expected)] == expected
+    assert len(titles) <= 8
+
+
+def test_autocomplete_reports_the_matched_name(backend):
+    (suggestion,) = backend.autocomplete("avn")
+    assert (suggestion.url, suggestion.matched) == ("/conditions/avascular-necrosis/", "AVN")
+
+
+@pytest.mark.parametrize("query", HOSTILE, ids=range(len(HOSTILE)))
+def test_hostile_queries_get_a_normal_page(client, query):
+    for url in ("/search/", "/search/suggest/"):
+        response = client.get(url, {"q": query, "page": "-3"})
+        assert response.status_code in (200, 400)
+        assert b"<script>alert(1)</script>" not in response.content
+
+
+def test_repeated_q_huge_page_and_unknown_category(client):
+    response = client.get("/search/?q=bone&q=<b>x</b>&page=99999999999999999999&category=nope")
+    assert response.status_code == 200
+    assert "Search results for “bone”" in response.content.decode()
+
+
+@hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=300))
+def test_no_text_makes_search_fail(backend, text):
+    backend.search(text)
+    backend.autocomplete(text)
+    backend.spelling(text)
+
+
+def test_results_page_pagination_and_category_filter(client):
+    html = client.get("/search/", {"q": "bone"}).content.decode()
+    assert "page 1 of" in html and 'rel="next"' in html
+    assert "Filter by category" in html and "Cancer (" in html
+    filtered = client.get("/search/", {"q": "bone", "category": "cancer"}).content.decode()
+    assert "in Cancer" in filtered and "/conditions/osteoporosis/" not in filtered
+
+
+def test_zero_results_page_is_friendly(client):
+    html = client.get("/search/", {"q": "qqqzzzxxx"}).content.decode()
+    assert "We found no articles" in html and "A–Z index" in html and "/categories/" in html
+
+
+def test_did_you_mean_link_on_results_page(client):
+    html = client.get("/search/", {"q": "osteoporsis"}).content.decode()
+    assert 'Did you mean: <a href="?q=osteoporosis">osteoporosis</a>' in html
+
+
+def test_suggest_json(client):
+    data = client.get("/search/suggest/", {"q": "oste"}).json()
+    assert data["results"][0] == {"title": "Osteoarthritis", "url": "/conditions/osteoarthritis/", "matched": ""}
+
+
+def test_publishing_editing_unpublishing_and_deleting_update_the_index(backend, django_capture_on_commit_callbacks):
+    article = Article.objects.get(slug="osteoporosis")
+    with django_capture_on_commit_callbacks(execute=True):
+        article.title = "Osteoporosis Zebrafinch"
+        article.save()
+    assert backend.search("zebrafinch").hits[0].slug == "osteoporosis"
+    with django_capture_on_commit_callbacks(execute=True):
+        article.status = Article.Status.DRAFT
+        article.save()
+    assert backend.search("zebrafinch").total == 0
+    assert "osteoporosis" not in backend.indexed_hashes(), "drafts are never indexed"
+    with django_capture_on_commit_callbacks(execute=True):
+        article.status = Article.Status.PUBLISHED
+        article.save()
+    assert backend.search("zebrafinch").total == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        article.delete()
+    assert backend.search("zebrafinch").total == 0
+    call_command("rebuild_index", stdout=open(os.devnull, "w"))  # restore for the other tests
+
+
+def test_index_update_waits_for_commit(backend, django_capture_on_commit_callbacks):
+    article = Article.objects.get(slug="osteomalacia")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        article.title = "Osteomalacia Quokka"
+        article.save()
+        assert backend.search("quokka").total == 0, "nothing indexed before the commit"
+    assert len(callbacks) == 1, "one index update per article however many rows changed"
+
+
+def test_failed_index_update_is_logged_and_keeps_the_save(backend, django_capture_on_commit_callbacks, caplog, monkeypatch):
+    monkeypatch.setattr(type(backend), "add_bulk", lambda self, docs: (_ for _ in ()).throw(OSError("disk full")))
+    article = Article.objects.get(slug="sacroiliitis")
+    with django_capture_on_commit_callbacks(execute=True):
+        article.summary = "Changed summary."
+        article.save()
+    assert Article.objects.get(slug="sacroiliitis").summary == "Changed summary."
+    assert "rebuild_index" in caplog.text and "disk full" in caplog.text
+
+
+def test_drift_check_reports_missing_stale_and_extra(tmp_path, settings, capsys):
+    backend = WhooshSearchBackend(tmp_path / "index")
+    articles = list(Article.objects.published().prefetch_related("sections", "categories"))
+    backend.rebuild(SearchDocument.from_article(a) for a in articles)
+    assert set(backend.indexed_hashes()) == {a.slug for a in articles}
+    backend.delete("osteoporosis")
+    stale = SearchDocument.from_article(articles[1])
+    backend.add(SearchDocument(**{**stale.__dict__, "summary": "old text"}))
+    backend.add(SearchDocument(**{**stale.__dict__, "slug": "ghost-article"}))
+    settings.HEALTHLIB_SEARCH_OPTIONS = {"path": tmp_path / "index"}
+    get_backend.cache_clear()
+    try:
+        with pytest.raises(CommandError) as error:
+            call_command("rebuild_index", "--check")
+        out = capsys.readouterr().out
+        assert "missing: osteoporosis" in out and f"stale: {articles[1].slug}" in out and "extra: ghost-article" in out
+        assert error.value.returncode == 1
+        call_command("rebuild_index")
+        call_command("rebuild_index", "--check")
+        assert "Index matches the database" in capsys.readouterr().out
+    finally:
+        get_backend.cache_clear()
+
+
+def test_rebuild_swaps_atomically_and_search_answers_throughout(tmp_path):
+    backend = WhooshSearchBackend(tmp_path / "index")
+    documents = [SearchDocument.from_article(a) for a in Article.objects.published().prefetch_related("sections", "categories")]
+    backend.rebuild(documents)
+    first_dir = os.readlink(backend.current_link)
+    answers = []
+
+    def progress(n):  # mid-rebuild: the old index still answers
+        answers.append(backend.search("osteoporosis").total)
+
+    backend.rebuild(documents, progress)
+    assert answers and all(total > 0 for total in answers)
+    assert os.readlink(backend.current_link) != first_dir
+    assert not (tmp_path / "index" / first_dir).exists(), "the retired index is removed"
+    assert backend.search("osteoporosis").hits[0].slug == "osteoporosis"
+
+
+WRITER = """
+import os, sys, django
+os.environ["DJANGO_SETTINGS_MODULE"] = "healthlib.settings.test"
+django.setup()
+from conditions.search.whoosh import WhooshSearchBackend
+from conditions.search.documents import SearchDocument
+backend = WhooshSearchBackend(sys.argv[1])
+name = sys.argv[2]
+for n in range(25):
+    backend.add(SearchDocument(slug=f"{name}-{n}", title=f"{name} {n}", url="/", summary="s", aka=(), categories=(), sections=()))
+"""
+
+
+def test_two_processes_writing_at_once_lose_no_update(tmp_path):
+    backend = WhooshSearchBackend(tmp_path / "index")
+    backend.reset_index()
+    env = {**os.environ, "HEALTHLIB_TEST_DATA_DIR": str(tmp_path / "data")}
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path / "index"), name], env=env, cwd=settings.BASE_DIR) for name in ("alpha", "beta")]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    assert set(backend.indexed_hashes()) == {f"{name}-{n}" for name in ("alpha", "beta") for n in range(25)}
+
+
+def test_missing_index_gives_friendly_page(client, tmp_path, settings):
+    settings.HEALTHLIB_SEARCH_OPTIONS = {"path": tmp_path / "nothing-here"}
+    get_backend.cache_clear()
+    try:
+        response = client.get("/search/", {"q": "bone"})
+        assert response.status_code == 503
+        assert "Search is temporarily unavailable" in response.content.decode()
+        assert client.get("/conditions/osteoporosis/").status_code == 200
+        assert client.get("/search/suggest/", {"q": "os"}).status_code == 503
+    finally:
+        get_backend.cache_clear()
