@@ -54,3 +54,6 @@ test-browser: $(VENV)/.installed-test browser
 
 clean:
 	rm -rf $(VENV) var test-artifacts
+
+bench: $(VENV)/.installed
+	$(BIN)/python benchmarks/search_bench.py

@@ -69,3 +69,40 @@ def test_table_of_contents_link_brings_section_into_view(browser, site, width):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / f"article-toc-{width}.png")
     page.close()
+
+
+def test_header_search_suggestion_picked_with_keyboard(browser, site):
+    from conditions.search.documents import SearchDocument
+    from conditions.models import Article
+    from conditions.search import get_backend
+
+    get_backend().rebuild(SearchDocument.from_article(a) for a in Article.objects.published().prefetch_related("sections", "categories"))
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(f"{site}/")
+    box = page.locator("#header-search-q")
+    box.click()
+    box.press_sequentially("oste", delay=50)
+    listbox = page.get_by_role("listbox")
+    listbox.wait_for(state="visible")
+    assert box.get_attribute("aria-expanded") == "true"
+    options = page.get_by_role("option")
+    assert options.first.inner_text() == "Osteoarthritis"
+    box.press("ArrowDown")
+    box.press("ArrowDown")
+    assert box.get_attribute("aria-activedescendant") == options.nth(1).get_attribute("id")
+    expected = options.nth(1).inner_text()
+    box.press("Enter")
+    page.wait_for_url("**/conditions/osteomalacia/")
+    assert page.locator("h1").inner_text() == expected == "Osteomalacia"
+    page.close()
+
+
+def test_header_search_form_works_without_javascript(browser, site):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{site}/")
+    page.locator("#header-search-q").fill("torn acl")
+    page.locator("#header-search-q").press("Enter")
+    page.wait_for_url("**/search/?q=torn+acl")
+    assert page.locator("h1").inner_text() == "Search results for “torn acl”"
+    context.close()

@@ -252,18 +252,20 @@ class WhooshSearchBackend(BaseSearchBackend):
         results.suggestion = self.spelling(query)
         with self._searcher() as searcher:
             facet = sorting.FieldFacet("categories", allow_overlap=True)
-            everything = searcher.search(q, limit=None, groupedby={"categories": facet}, terms=True)
-            if not everything.scored_length():
+            wanted = max(1, page) * per_page  # score only as far as the page shown
+            everything = searcher.search(q, limit=wanted, groupedby={"categories": facet}, terms=True)
+            if everything.is_empty():
                 # Typo-tolerant retry: each word may also match close spellings.
                 q = self._build_query(query, fuzzy=True, exact_text=results.suggestion)
-                everything = searcher.search(q, limit=None, groupedby={"categories": facet}, terms=True)
-                results.fuzzy = bool(everything.scored_length())
+                everything = searcher.search(q, limit=wanted, groupedby={"categories": facet}, terms=True)
+                results.fuzzy = not everything.is_empty()
             results.category_counts = {slug: len(docs) for slug, docs in everything.groups("categories").items() if slug}
-            filter_ = Term("categories", category) if category else None
-            found = searcher.search(q, limit=None, filter=filter_, terms=True) if category else everything
-            results.total = found.scored_length()
+            found = searcher.search(q, limit=wanted, filter=Term("categories", category), terms=True) if category else everything
+            results.total = len(found)
             results.pages = max(1, -(-results.total // per_page))
             results.page = min(max(1, page), results.pages)
+            if results.page != page and results.total:
+                found = searcher.search(q, limit=results.page * per_page, filter=Term("categories", category) if category else None, terms=True)
             start = (results.page - 1) * per_page
             found.fragmenter = ContextFragmenter(maxchars=220, surround=60)
             found.formatter = HtmlFormatter(tagname="mark", classname="", termclass="")
