@@ -6,7 +6,6 @@ from html.parser import HTMLParser
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
 
 from conditions.models import Article, Category, SectionKind
 

@@ -4,11 +4,9 @@ The relevance cases are realistic patient queries over the shipped articles: typ
 plurals, British spellings, abbreviations, possessives and lay terms.
 """
 
-import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from django.conf import settings

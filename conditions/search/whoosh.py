@@ -269,7 +269,7 @@ class WhooshSearchBackend(BaseSearchBackend):
             start = (results.page - 1) * per_page
             found.fragmenter = ContextFragmenter(maxchars=220, surround=60)
             found.formatter = HtmlFormatter(tagname="mark", classname="", termclass="")
-            phrases, words = query_words(query)
+            _, words = query_words(query)
             for hit in found[start : start + per_page]:
                 results.hits.append(self._hit(hit, words))
         return results
