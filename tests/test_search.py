@@ -228,6 +228,38 @@ def test_rebuild_swaps_atomically_and_search_answers_throughout(tmp_path):
     assert backend.search("osteoporosis").hits[0].slug == "osteoporosis"
 
 
+PARALLEL_BUILD = """
+import os, sys, django
+os.environ["DJANGO_SETTINGS_MODULE"] = "healthlib.settings.test"
+django.setup()
+from conditions.search.whoosh import WhooshSearchBackend
+from conditions.search.documents import SearchDocument
+WhooshSearchBackend(sys.argv[1]).rebuild([
+    SearchDocument(slug=f"doc-{n}", title=f"Condition {n} quokkaitis" if n == 217 else f"Condition {n}", url=f"/conditions/doc-{n}/",
+                   summary="A made-up summary.", aka=(f"Alias {n}",), categories=("bones-joints-muscles",),
+                   sections=(("overview", f"Overview text number {n} about knees."),))
+    for n in range(350)
+], processes=2)
+"""
+
+
+def test_parallel_rebuild_in_child_processes_stays_searchable(tmp_path):
+    # Over 100 documents, batches go to Whoosh's multiprocessing writer (forked children,
+    # so it runs in a fresh single-threaded process, as rebuild_index does).
+    env = {**os.environ, "HEALTHLIB_TEST_DATA_DIR": str(tmp_path / "data")}
+    subprocess.run([sys.executable, "-c", PARALLEL_BUILD, str(tmp_path / "index")], env=env, cwd=settings.BASE_DIR, check=True, timeout=300)
+    backend = WhooshSearchBackend(tmp_path / "index")
+    assert len(list((tmp_path / "index" / os.readlink(backend.current_link)).glob("*.seg"))) > 1, "segments from the child processes"
+    assert len(backend.indexed_hashes()) == 350
+    assert backend.search("quokkaitis").hits[0].slug == "doc-217"
+    assert backend.search("knees").total == 350
+    assert backend.search("knees", category="bones-joints-muscles").total == 350
+    assert backend.spelling("quokaitis") == "quokkaitis"
+    assert backend.autocomplete("alias 21")[0].matched.startswith("Alias 21")
+    backend.delete("doc-217")
+    assert backend.search("quokkaitis").total == 0 and not backend.autocomplete("condition 217 q")
+
+
 WRITER = """
 import os, sys, django
 os.environ["DJANGO_SETTINGS_MODULE"] = "healthlib.settings.test"

@@ -53,8 +53,12 @@ class BaseSearchBackend:
     def reset_index(self):
         raise NotImplementedError
 
-    def rebuild(self, documents, progress=None):
-        """Build a fresh index from ``documents`` and swap it in atomically."""
+    def rebuild(self, documents, progress=None, processes=1):
+        """Build a fresh index from ``documents`` and swap it in atomically.
+
+        ``processes`` > 1 lets a backend index in parallel (it forks, so callers pass it
+        only from single-threaded programs such as the ``rebuild_index`` command).
+        """
         raise NotImplementedError
 
     def indexed_hashes(self):

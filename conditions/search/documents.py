@@ -1,7 +1,9 @@
 """What gets indexed for an article, declared once for every backend.
 
 ``SEARCH_FIELDS`` names each field and its weight; the Whoosh backend maps the weights
-to field boosts (a PostgreSQL backend maps the same order to weights A–D).
+to field boosts (a PostgreSQL backend maps the same order to weights A–D). ``body`` is
+the text of every section but References; each section's own text is kept beside it,
+so a hit can name and link the section that matched best (see ``highlight``).
 """
 
 import hashlib
@@ -14,8 +16,7 @@ from ..markdown import plain_text
 from ..models import SectionKind
 
 # (field, boost): title first, then the other names, the summary, the section text.
-SEARCH_FIELDS = [("title", 10.0), ("aka", 6.0), ("summary", 2.0)] + [(f"section_{kind.replace('-', '_')}", 1.0) for kind in SectionKind.values]
-SECTION_FIELDS = {f"section_{kind.replace('-', '_')}": kind for kind in SectionKind.values if kind != SectionKind.REFERENCES}
+SEARCH_FIELDS = [("title", 10.0), ("aka", 8.0), ("summary", 2.0), ("body", 1.0)]
 
 
 @dataclass(frozen=True)

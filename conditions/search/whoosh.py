@@ -6,13 +6,20 @@ answered during a rebuild. Writers take Whoosh's lock with a timeout (waiting fo
 other process rather than failing), and re-check after locking that their folder is
 still the live one, so an update racing a rebuild is not written into a retired index.
 
-Fields: stemmed, accent-folded text for matching (``title``, ``aka``, ``summary``, one
-field per section, so a hit can point at its section); an unstemmed ``spell`` field
-with a word graph for did-you-mean and fuzzy retries (Whoosh's fuzzy and spelling
-features only work on unstemmed terms); edge n-grams of names for autocomplete; and
-``names_exact`` so a query that *is* a title or other name ranks that article first.
-User text is treated as words, never as Whoosh query syntax: queries are built from
-tokens, not parsed.
+Fields: stemmed, accent-folded text for matching (``title``, ``aka``, ``summary`` with
+positions for quoted phrases; ``body``, the sections' text, without positions: one
+field rather than one per section halves the matchers Whoosh scores per word, and the
+stored per-section text still lets a hit point at its best section); an unstemmed ``spell`` field with a word graph for did-you-mean and fuzzy
+retries (Whoosh's fuzzy and spelling features only work on unstemmed terms);
+``names_exact`` so a query that *is* a title or other name ranks that article first;
+and a ``card`` column (title, URL, names) for autocomplete. User text is treated as
+words, never as Whoosh query syntax: queries are built from tokens, not parsed.
+
+Speed (see ``make bench``): only the page shown is scored; the result count and the
+category counts come from sets of document numbers (each term's postings read once per
+index generation and cached), not from scoring every match; snippets come from
+``highlight`` rather than Whoosh's re-analysing highlighter; autocomplete is a
+``NameIndex`` held in memory per index generation.
 """
 
 import logging
@@ -22,39 +29,45 @@ import shutil
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from pathlib import Path
 
-import nh3
-from whoosh import fields, index, sorting
-from whoosh.analysis import CharsetFilter, NgramWordAnalyzer, StandardAnalyzer, StemmingAnalyzer
-from whoosh.highlight import ContextFragmenter, HtmlFormatter
+from whoosh import columns, fields, index
+from whoosh.analysis import CharsetFilter, StandardAnalyzer, StemmingAnalyzer
 from whoosh.query import AndMaybe, And, FuzzyTerm, Or, Phrase, Term
 from whoosh.support.charset import accent_map
 
 from ..models import SectionKind
-from .base import BaseSearchBackend, Hit, SearchResults, SearchUnavailable, Suggestion
-from .documents import SEARCH_FIELDS, SECTION_FIELDS, normalize_name
+from .base import BaseSearchBackend, Hit, SearchResults, SearchUnavailable
+from .documents import SEARCH_FIELDS, normalize_name
+from .highlight import best_section, snippet, word_pattern
+from .names import NamedArticle, NameIndex
 
 logger = logging.getLogger(__name__)
 
 STEMMED = StemmingAnalyzer() | CharsetFilter(accent_map)
 PLAIN = StandardAnalyzer() | CharsetFilter(accent_map)
-PREFIXES = NgramWordAnalyzer(minsize=1, maxsize=24, at="start") | CharsetFilter(accent_map)
 MAX_QUERY_WORDS = 12
 WRITE_TIMEOUT = 60.0
+CACHED_TERMS = 2048
+POSITIONAL_FIELDS = {"title", "aka", "summary"}
 
 
 def build_schema():
-    text_fields = {name: fields.TEXT(analyzer=STEMMED, field_boost=boost, stored=True) for name, boost in SEARCH_FIELDS}
+    text_fields = {
+        name: fields.TEXT(analyzer=STEMMED, field_boost=boost, stored=name in POSITIONAL_FIELDS, phrase=name in POSITIONAL_FIELDS)
+        for name, boost in SEARCH_FIELDS
+    }
     return fields.Schema(
         slug=fields.ID(unique=True, stored=True),
         url=fields.STORED(),
         names=fields.STORED(),
+        sections=fields.STORED(),
         content_hash=fields.STORED(),
         categories=fields.KEYWORD(commas=True, stored=True),
         spell=fields.TEXT(analyzer=PLAIN, spelling=True, phrase=False),
-        name_prefixes=fields.TEXT(analyzer=PREFIXES, phrase=False),
         names_exact=fields.KEYWORD(commas=True, lowercase=True),
+        card=fields.COLUMN(columns.PickleColumn(columns.VarBytesColumn())),
         **text_fields,
     )
 
@@ -75,6 +88,8 @@ class WhooshSearchBackend(BaseSearchBackend):
         self.path = Path(path)
         self.schema = build_schema()
         self._local = threading.local()
+        self._derived_lock = threading.Lock()
+        self._derived_state = None
 
     # -- index location -------------------------------------------------------------
 
@@ -117,7 +132,9 @@ class WhooshSearchBackend(BaseSearchBackend):
 
     def _document_fields(self, document):
         names = [document.title, *document.aka]
-        section_text = {f"section_{kind.replace('-', '_')}": text for kind, text in document.sections}
+        body = "\n".join(text for _, text in document.sections)
+        # The spelling field needs each word once, not every occurrence.
+        words = dict.fromkeys(re.findall(r"\w+", " ".join([*names, document.summary, body]).casefold()))
         return dict(
             slug=document.slug,
             url=document.url,
@@ -127,10 +144,11 @@ class WhooshSearchBackend(BaseSearchBackend):
             title=document.title,
             aka="\n".join(document.aka),
             summary=document.summary,
-            spell=" ".join([*names, document.summary, *section_text.values()]),
-            name_prefixes="\n".join(names),
+            spell=" ".join(words),
             names_exact=",".join(normalize_name(name) for name in names),
-            **section_text,
+            body=body,
+            sections=list(document.sections),
+            card=(document.title, document.url, tuple(names)),
         )
 
     def _write(self, apply):
@@ -162,7 +180,7 @@ class WhooshSearchBackend(BaseSearchBackend):
     def reset_index(self):
         self._swap_in(self._new_dir(empty=True))
 
-    def rebuild(self, documents, progress=None):
+    def rebuild(self, documents, progress=None, processes=1):
         self.path.mkdir(parents=True, exist_ok=True)
         ix, folder = self._new_dir()
         # Hold the live index's lock while building, so concurrent updates wait and then
@@ -173,7 +191,12 @@ class WhooshSearchBackend(BaseSearchBackend):
             old_lock = index.open_dir(live).storage.lock("WRITELOCK")
             old_lock.acquire(blocking=True)
         try:
-            writer = ix.writer(limitmb=256)
+            if processes > 1:
+                # Whoosh's multiprocessing writer: batches of 100 documents are indexed by
+                # forked child processes into segments kept as they are (no final merge).
+                writer = ix.writer(procs=processes, limitmb=128, multisegment=True)
+            else:
+                writer = ix.writer(limitmb=256)
             for n, document in enumerate(documents, start=1):
                 writer.add_document(**self._document_fields(document))
                 if progress:
@@ -185,7 +208,7 @@ class WhooshSearchBackend(BaseSearchBackend):
                 old_lock.release()
 
     def indexed_hashes(self):
-        with self._searcher() as searcher:
+        with self._searcher() as (searcher, _):
             return {fields_["slug"]: fields_["content_hash"] for fields_ in searcher.all_stored_fields()}
 
     # -- reading --------------------------------------------------------------------
@@ -201,19 +224,27 @@ class WhooshSearchBackend(BaseSearchBackend):
             live = self._live_dir()
             if getattr(local, "searcher", None) is not None and local.live == live:
                 if local.ix.latest_generation() == local.generation:
-                    return _Borrowed(local.searcher)
+                    return _Borrowed(local.searcher, local.derived)
                 local.searcher.close()
             local.searcher = None
             local.ix, local.live = self._open()
             local.generation = local.ix.latest_generation()
             local.searcher = local.ix.searcher()
-            return _Borrowed(local.searcher)
+            local.derived = self._derived(local.searcher, (local.live, local.generation))
+            return _Borrowed(local.searcher, local.derived)
         except SearchUnavailable:
             raise
         except Exception as error:  # a corrupt or half-deleted index
             local.searcher = None
             logger.exception("search index unreadable")
             raise SearchUnavailable(str(error)) from error
+
+    def _derived(self, searcher, key):
+        """What is computed once per index generation and shared by this process's threads."""
+        with self._derived_lock:
+            if self._derived_state is None or self._derived_state.key != key:
+                self._derived_state = _Derived(key, searcher.reader())
+            return self._derived_state
 
     def _stems(self, word):
         return [token.text for token in STEMMED(word)]
@@ -231,7 +262,11 @@ class WhooshSearchBackend(BaseSearchBackend):
         stems = self._stems(phrase)
         if not stems:
             return None
-        return Or([Phrase(name, stems, boost=boost) for name, boost in SEARCH_FIELDS])
+        # Names and summary keep word positions; a section matches when it has every word.
+        return Or([
+            Phrase(name, stems, boost=boost) if name in POSITIONAL_FIELDS else And([Term(name, stem) for stem in stems], boost=boost)
+            for name, boost in SEARCH_FIELDS
+        ])
 
     def _build_query(self, text, fuzzy=False, exact_text=None):
         phrases, words = query_words(text)
@@ -250,45 +285,41 @@ class WhooshSearchBackend(BaseSearchBackend):
         if q is None:
             return results
         results.suggestion = self.spelling(query)
-        with self._searcher() as searcher:
-            facet = sorting.FieldFacet("categories", allow_overlap=True)
-            wanted = max(1, page) * per_page  # score only as far as the page shown
-            everything = searcher.search(q, limit=wanted, groupedby={"categories": facet}, terms=True)
-            if everything.is_empty():
+        with self._searcher() as (searcher, derived):
+            matching = derived.matching(searcher, q)
+            if not matching:
                 # Typo-tolerant retry: each word may also match close spellings.
                 q = self._build_query(query, fuzzy=True, exact_text=results.suggestion)
-                everything = searcher.search(q, limit=wanted, groupedby={"categories": facet}, terms=True)
-                results.fuzzy = not everything.is_empty()
-            results.category_counts = {slug: len(docs) for slug, docs in everything.groups("categories").items() if slug}
-            found = searcher.search(q, limit=wanted, filter=Term("categories", category), terms=True) if category else everything
-            results.total = len(found)
+                matching = derived.matching(searcher, q)
+                results.fuzzy = bool(matching)
+            for slug, docs in derived.categories.items():
+                if count := len(matching & docs):
+                    results.category_counts[slug] = count
+            if category:
+                matching = matching & derived.categories.get(category, frozenset())
+            results.total = len(matching)
             results.pages = max(1, -(-results.total // per_page))
             results.page = min(max(1, page), results.pages)
-            if results.page != page and results.total:
-                found = searcher.search(q, limit=results.page * per_page, filter=Term("categories", category) if category else None, terms=True)
+            if not results.total:
+                return results
+            # Score only as far as the page shown, among the matching documents.
             start = (results.page - 1) * per_page
-            found.fragmenter = ContextFragmenter(maxchars=220, surround=60)
-            found.formatter = HtmlFormatter(tagname="mark", classname="", termclass="")
+            found = searcher.search(q, limit=results.page * per_page, filter=set(matching) if category else None)
             _, words = query_words(query)
+            words += results.suggestion.split() if results.fuzzy else []
+            stems = {stem for word in words for stem in self._stems(word)}
+            pattern = word_pattern([*words, *stems])
             for hit in found[start : start + per_page]:
-                results.hits.append(self._hit(hit, words))
+                results.hits.append(self._hit(hit.fields(), stems, pattern))
         return results
 
-    def _hit(self, hit, words):
-        stored = hit.fields()
-        matched_fields = {name for name, _ in hit.matched_terms()} if hit.results.has_matched_terms() else set()
-        section_field = next((name for name in SECTION_FIELDS if name in matched_fields), None)
-        snippet = ""
-        if section_field:
-            snippet = hit.highlights(section_field, top=1) or ""
-            snippet = nh3.clean(snippet, tags={"mark"}, attributes={})
+    def _hit(self, stored, stems, pattern):
+        kind, text = (best_section(stored["sections"], pattern) if pattern else None) or ("", "")
         matched_name = ""
-        query_stems = {stem for word in words for stem in self._stems(word)}
-        if "aka" in matched_fields and not query_stems <= set(self._stems(stored["title"])):
-            overlap = {name: len(query_stems & set(self._stems(name))) for name in stored["names"][1:]}
+        if not stems <= set(self._stems(stored["title"])):
+            overlap = {name: len(stems & set(self._stems(name))) for name in stored["names"][1:]}
             best = max(overlap, key=overlap.get, default="")
             matched_name = best if overlap.get(best) else ""
-        kind = SECTION_FIELDS.get(section_field, "")
         return Hit(
             slug=stored["slug"],
             title=stored["title"],
@@ -297,7 +328,7 @@ class WhooshSearchBackend(BaseSearchBackend):
             matched_name=matched_name,
             section=kind,
             section_label=str(SectionKind(kind).label) if kind else "",
-            snippet=snippet,
+            snippet=snippet(text, pattern) if kind else "",
         )
 
     def spelling(self, query):
@@ -305,7 +336,7 @@ class WhooshSearchBackend(BaseSearchBackend):
         if not words:
             return ""
         changed, corrected = False, []
-        with self._searcher() as searcher:
+        with self._searcher() as (searcher, _):
             reader = searcher.reader()
             for word in words:
                 tokens = [token.text for token in PLAIN(word)]
@@ -321,36 +352,65 @@ class WhooshSearchBackend(BaseSearchBackend):
         return " ".join(corrected) if changed else ""
 
     def autocomplete(self, prefix, *, limit=8):
-        words = [token.text for token in PLAIN(prefix)][:MAX_QUERY_WORDS]
-        if not words:
-            return []
-        q = And([Term("name_prefixes", word[:24]) for word in words])
-        with self._searcher() as searcher:
-            candidates = [hit.fields() for hit in searcher.search(q, limit=200)]
-        typed = normalize_name(prefix)
-        suggestions = []
-        for stored in candidates:
-            names = stored["names"]
-            # Prefer the title, then the name that starts with what was typed.
-            def rank(name):
-                norm = normalize_name(name)
-                return (not norm.startswith(typed), name is not names[0], len(norm))
+        with self._searcher() as (_, derived):
+            return derived.names.complete(prefix[:200], limit=limit)
 
-            best = min(names, key=rank)
-            matched = "" if best is names[0] else best
-            suggestions.append((rank(best)[0], bool(matched), stored["title"].casefold(), Suggestion(stored["title"], stored["url"], matched)))
-        suggestions.sort(key=lambda item: item[:3])
-        return [suggestion for *_, suggestion in suggestions[:limit]]
+
+class _Derived:
+    """Per index generation: category → document numbers, term → document numbers, names.
+
+    Result counts and category counts are set operations on these, so only the page of
+    results shown is ever scored.
+    """
+
+    def __init__(self, key, reader):
+        self.key = key
+        self.categories = {
+            category.decode() if isinstance(category, bytes) else category: frozenset(reader.postings("categories", category).all_ids())
+            for category in reader.lexicon("categories")
+        }
+        cards = reader.column_reader("card")
+        live = set(reader.all_doc_ids())
+        self.names = NameIndex(NamedArticle(*cards[n]) for n in sorted(live) if cards[n])
+        self._terms = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _term_docs(self, searcher, fieldname, text):
+        key = (fieldname, text)
+        with self._lock:
+            if key in self._terms:
+                self._terms.move_to_end(key)
+                return self._terms[key]
+        reader = searcher.reader()
+        docs = frozenset(reader.postings(fieldname, text).all_ids()) if (fieldname, text) in reader else frozenset()
+        with self._lock:
+            self._terms[key] = docs
+            if len(self._terms) > CACHED_TERMS:
+                self._terms.popitem(last=False)
+        return docs
+
+    def matching(self, searcher, q):
+        """The set of document numbers ``q`` matches, without scoring."""
+        if isinstance(q, AndMaybe):
+            return self.matching(searcher, q.a)
+        if isinstance(q, Or):
+            return frozenset().union(*(self.matching(searcher, sub) for sub in q.subqueries))
+        if isinstance(q, And):
+            return frozenset.intersection(*(self.matching(searcher, sub) for sub in q.subqueries))
+        if isinstance(q, Term):
+            return self._term_docs(searcher, q.fieldname, q.text)
+        return frozenset(searcher.docs_for_query(q))
 
 
 class _Borrowed:
     """``with`` support for the cached per-thread searcher (kept open between requests)."""
 
-    def __init__(self, searcher):
+    def __init__(self, searcher, derived):
         self.searcher = searcher
+        self.derived = derived
 
     def __enter__(self):
-        return self.searcher
+        return self.searcher, self.derived
 
     def __exit__(self, *exc):
         return False

@@ -1,3 +1,5 @@
+import os
+
 from django.core.management.base import BaseCommand, CommandError
 
 from conditions.models import Article
@@ -11,14 +13,18 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--check", action="store_true", help="Only report drift between the database and the index; exit 1 if there is any.")
+        parser.add_argument(
+            "--processes", type=int, default=min(2, os.cpu_count() or 1),
+            help="Processes indexing in parallel (default: 2 when the machine has two cores or more).",
+        )
 
-    def handle(self, *args, check, **options):
+    def handle(self, *args, check, processes, **options):
         articles = Article.objects.published().order_by("slug").prefetch_related("sections", "categories")
         if check:
             return self.check_drift(articles)
         total = articles.count()
         progress = self.progress_bar(total)
-        get_backend().rebuild((SearchDocument.from_article(article) for article in articles.iterator(chunk_size=200)), progress)
+        get_backend().rebuild((SearchDocument.from_article(article) for article in articles.iterator(chunk_size=200)), progress, processes=max(1, processes))
         if self.stdout.isatty():
             self.stdout.write("")
         self.stdout.write(f"Indexed {total} published article(s).")

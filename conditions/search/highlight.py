@@ -1,0 +1,61 @@
+"""Snippets: the best-matching section of a hit and a short passage of it with <mark>s.
+
+Whoosh's highlighter re-analyses (tokenizes and stems) each stored text per hit, which
+costs more than the search itself on long articles. Here one compiled regular
+expression (the query's words and their stems as word prefixes, so "fractures" also
+marks "fracture") scans the stored section texts in C, and everything outside the
+``<mark>`` tags is escaped, so a snippet can never carry markup from the text.
+"""
+
+import re
+
+from django.utils.html import escape
+
+SNIPPET_CHARS = 220
+LEAD_CHARS = 60
+
+
+def word_pattern(words):
+    """A regex matching any of ``words`` at the start of a word, case-insensitively."""
+    words = sorted({w.casefold() for w in words if w}, key=len, reverse=True)
+    if not words:
+        return None
+    return re.compile(r"\b(?:%s)\w*" % "|".join(map(re.escape, words)), re.IGNORECASE)
+
+
+def best_section(sections, pattern):
+    """``(kind, text)`` of the section matching the most distinct words (then the most often)."""
+    best, best_score = None, (0, 0)
+    for kind, text in sections:
+        found = [m.group().casefold() for m in pattern.finditer(text)]
+        score = (len(set(found)), len(found))
+        if score > best_score:
+            best, best_score = (kind, text), score
+    return best
+
+
+def snippet(text, pattern):
+    """HTML: about ``SNIPPET_CHARS`` characters around the densest run of matches."""
+    matches = list(pattern.finditer(text))
+    if not matches:
+        return ""
+    starts = [m.start() for m in matches]
+    # The window (starting a little before a match) that covers the most matches.
+    anchor = max(starts, key=lambda s: sum(s <= other < s + SNIPPET_CHARS - LEAD_CHARS for other in starts))
+    start = max(0, anchor - LEAD_CHARS)
+    if start:
+        space = text.find(" ", start, anchor)
+        start = space + 1 if space != -1 else start
+    end = min(len(text), start + SNIPPET_CHARS)
+    if end < len(text):
+        space = text.rfind(" ", start, end)
+        end = space if space > anchor else end
+    parts, position = [], start
+    for match in matches:
+        if match.start() < start or match.end() > end:
+            continue
+        parts.append(escape(text[position : match.start()]))
+        parts.append("<mark>%s</mark>" % escape(match.group()))
+        position = match.end()
+    parts.append(escape(text[position:end]))
+    return "".join(parts).strip()

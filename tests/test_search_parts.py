@@ -1,0 +1,52 @@
+"""The search building blocks that are plain Python: snippets and the autocomplete name index."""
+
+from conditions.search.highlight import best_section, snippet, word_pattern
+from conditions.search.names import NamedArticle, NameIndex
+
+
+def test_snippet_marks_words_and_stems_and_escapes_the_rest():
+    pattern = word_pattern(["fractures", "fractur"])
+    text = "Rest helps. <b>Stress</b> fractures & a fracture of the shin heal in weeks. " + "Filler words here. " * 30
+    html = snippet(text, pattern)
+    assert "<mark>fractures</mark>" in html and "<mark>fracture</mark>" in html
+    assert "&lt;b&gt;Stress&lt;/b&gt;" in html and "&amp;" in html and "<b>" not in html
+    assert len(html) < 320
+
+
+def test_snippet_window_follows_the_densest_matches():
+    text = "knee " + "other words " * 40 + "swollen knee with swelling of the knee joint " + "more words " * 40
+    html = snippet(text, word_pattern(["knee", "swollen"]))
+    assert html.count("<mark>") >= 3 and "<mark>swollen</mark>" in html
+
+
+def test_best_section_prefers_more_distinct_words():
+    pattern = word_pattern(["bone", "marrow"])
+    sections = [("overview", "bone bone bone bone"), ("causes", "bone marrow"), ("treatment", "nothing")]
+    assert best_section(sections, pattern)[0] == "causes"
+    assert best_section([("overview", "nothing")], pattern) is None
+
+
+def test_snippet_of_hostile_text_is_inert():
+    pattern = word_pattern(["script"])
+    html = snippet('<script>alert("x")</script> <img src=x onerror=alert(1)>', pattern)
+    assert "<script" not in html and "<img" not in html and "<mark>script</mark>" in html
+
+
+def index():
+    return NameIndex([
+        NamedArticle("Osteoporosis", "/o/", ("Osteoporosis", "Brittle bones")),
+        NamedArticle("Avascular Necrosis", "/a/", ("Avascular Necrosis", "AVN", "Osteonecrosis")),
+        NamedArticle("Bone Marrow Edema", "/b/", ("Bone Marrow Edema", "Bone marrow oedema", "BME")),
+        NamedArticle("Cushing Syndrome", "/c/", ("Cushing Syndrome", "Cushing's syndrome")),
+    ])
+
+
+def test_name_index_prefers_titles_then_other_names_and_one_entry_per_article():
+    names = index()
+    assert [(s.title, s.matched) for s in names.complete("oste")] == [("Osteoporosis", ""), ("Avascular Necrosis", "Osteonecrosis")]
+    assert [(s.title, s.matched) for s in names.complete("avn")] == [("Avascular Necrosis", "AVN")]
+    assert [s.title for s in names.complete("marrow")] == ["Bone Marrow Edema"]
+    assert [s.title for s in names.complete("Cushing's syn")] == ["Cushing Syndrome"]
+    assert [s.title for s in names.complete("edema bone")] == ["Bone Marrow Edema"], "words out of order"
+    assert names.complete("") == [] and names.complete("!!!") == [] and names.complete("zzz") == []
+    assert len(names.complete("o", limit=1)) == 1
