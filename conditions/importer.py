@@ -11,6 +11,7 @@ in the same batch, so they are set in a second pass once every article exists.
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import reversion
 from django.db import transaction
 from django.utils import timezone
 
@@ -60,13 +61,21 @@ def import_content(paths):
     _drop_unknown_categories(sources, report)
     _drop_broken_links(sources, report)
 
+    changed = set()
     for source in sources.values():
         with transaction.atomic():
             outcome = apply_source(source)
         getattr(report, outcome).append(source.slug)
+        if outcome != "unchanged":
+            changed.add(source.slug)
     for source in sources.values():
-        with transaction.atomic():
-            Article.objects.get(slug=source.slug).related.set(Article.objects.filter(slug__in=source.related))
+        with transaction.atomic(), reversion.create_revision():
+            article = Article.objects.get(slug=source.slug)
+            article.related.set(Article.objects.filter(slug__in=source.related))
+            if source.slug in changed:
+                # A version in the article's history, so even an imported article can be restored.
+                reversion.add_to_revision(article)
+                reversion.set_comment(f"Imported from {source.path.name}" if source.path else "Imported")
     return report
 
 

@@ -2,13 +2,17 @@
 
 Python-Markdown parses (well kept, extensible); a small inline processor turns
 ``[[slug]]`` / ``[[slug|text]]`` into links to other articles; a tree processor gives
-every ``###``/``####`` heading a stable ``id`` for anchors; nh3 (bindings to the Rust
+every ``###``/``####`` heading a stable ``id`` for anchors; another gives images from
+the library's own store (``ArticleImage``) their ``srcset``, size and lazy loading and
+turns any other image into its alt text (no third-party requests, no tracking pixels);
+nh3 (bindings to the Rust
 ``ammonia`` sanitizer) then keeps only an allow-list of tags, attributes and URL
 schemes, so whatever an editor pastes cannot run script on a patient's page.
 Rendering happens when an article is saved, never per request.
 """
 
 import re
+import uuid
 from html import unescape
 import xml.etree.ElementTree as etree
 
@@ -22,6 +26,12 @@ WIKILINK_PATTERN = r"\[\[([a-z0-9]+(?:-[a-z0-9]+)*)(?:\|([^\]\n]+))?\]\]"
 WIKILINK_RE = re.compile(WIKILINK_PATTERN)
 # Anything that looks like a wiki link, valid or not, so the importer can reject typos.
 ANY_WIKILINK_RE = re.compile(r"\[\[([^\]\n]*)\]\]")
+# Library images: /media/images/<32 hex>/original.<ext> (see ArticleImage).
+IMAGE_URL_RE = re.compile(r"/images/([0-9a-f]{32})/original\.(?:jpg|png|webp|gif)\b")
+IMAGE_SIZES = "(min-width: 64rem) 44rem, calc(100vw - 2rem)"
+MD_IMAGE_RE = re.compile(r"!\[([^\]\n]*)\]\s*[\(\[]")
+IMG_TAG_RE = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+ALT_RE = re.compile(r"""\balt\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
 
 ALLOWED_TAGS = {
     "p", "br", "hr", "h3", "h4", "ul", "ol", "li", "strong", "em", "b", "i", "a",
@@ -32,11 +42,23 @@ ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
     "h3": {"id"},
     "h4": {"id"},
-    "img": {"src", "alt", "title", "width", "height"},
+    "img": {"src", "alt", "title", "width", "height", "srcset", "sizes", "loading", "decoding"},
     "ol": {"start"},
     "th": {"scope"},
 }
 ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
+
+
+def image_ids(text):
+    """The ``ArticleImage`` ids a Markdown text shows."""
+    return {uuid.UUID(match.group(1)) for match in IMAGE_URL_RE.finditer(text)}
+
+
+def images_without_alt(text):
+    """How many images in a Markdown text (``![alt](url)`` or raw ``<img>``) have no alt text."""
+    markdown_images = sum(1 for alt in MD_IMAGE_RE.findall(text) if not alt.strip())
+    html_images = sum(1 for tag in IMG_TAG_RE.findall(text) if not (m := ALT_RE.search(tag)) or not "".join(m.groups("")).strip())
+    return markdown_images + html_images
 
 
 def linked_slugs(text):
@@ -77,16 +99,55 @@ class _HeadingIdProcessor(Treeprocessor):
                 element.set("id", anchor)
 
 
+class _ImageProcessor(Treeprocessor):
+    def __init__(self, md, images):
+        super().__init__(md)
+        self.images = images
+
+    def run(self, root):
+        for element in root.iter("img"):
+            src = element.get("src", "")
+            match = IMAGE_URL_RE.search(src)
+            image = self.images.get(uuid.UUID(match.group(1))) if match else None
+            alt = element.get("alt", "")
+            if image is None or src != image.url:
+                # Not one of ours: keep the words, drop the request (nh3 unwraps the span).
+                element.attrib.clear()
+                element.tag, element.text = "span", alt
+                continue
+            element.attrib.clear()
+            element.set("src", image.url)
+            element.set("alt", alt)
+            element.set("width", str(image.width))
+            element.set("height", str(image.height))
+            if image.renditions:
+                element.set("srcset", image.srcset)
+                element.set("sizes", IMAGE_SIZES)
+            element.set("loading", "lazy")
+            element.set("decoding", "async")
+
+
 class _ArticleExtension(markdown.Extension):
-    def __init__(self, targets, used_ids):
+    def __init__(self, targets, used_ids, images):
         super().__init__()
-        self.targets, self.used_ids = targets, used_ids
+        self.targets, self.used_ids, self.images = targets, used_ids, images
 
     def extendMarkdown(self, md):
         # Priority 175 runs before the standard link pattern (160) sees the brackets.
         md.inlinePatterns.register(_WikiLinkProcessor(WIKILINK_PATTERN, md, self.targets), "wikilink", 175)
         # After inline processing (priority 20), so headings hold their final text.
         md.treeprocessors.register(_HeadingIdProcessor(md, self.used_ids), "heading_ids", 5)
+        md.treeprocessors.register(_ImageProcessor(md, self.images), "library_images", 4)
+
+
+def _attribute_filter(tag, attribute, value):
+    # Raw HTML in Markdown skips the tree processors: an <img> survives only when it
+    # points at the library's own image store.
+    if tag == "img" and attribute in ("src", "srcset") and not IMAGE_URL_RE.search(value):
+        return None
+    if tag == "img" and attribute == "srcset" and any(not part.strip().startswith("/") for part in value.split(",")):
+        return None
+    return value
 
 
 def sanitize(html):
@@ -96,18 +157,19 @@ def sanitize(html):
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes=ALLOWED_URL_SCHEMES,
         link_rel=None,
+        attribute_filter=_attribute_filter,
     )
 
 
-def render(text, *, targets=None, used_ids=None):
+def render(text, *, targets=None, used_ids=None, images=None):
     """Render one section's Markdown to sanitized HTML.
 
     ``targets`` maps linked slugs to articles (anything with ``title``, ``is_published``
     and ``get_absolute_url()``); ``used_ids`` is shared by the sections of one page so
-    heading anchors stay unique across it.
+    heading anchors stay unique across it; ``images`` maps ``ArticleImage`` ids to images.
     """
     md = markdown.Markdown(
-        extensions=[_ArticleExtension(targets or {}, used_ids if used_ids is not None else set()), "sane_lists"],
+        extensions=[_ArticleExtension(targets or {}, used_ids if used_ids is not None else set(), images or {}), "sane_lists"],
         output_format="html",
     )
     return sanitize(md.convert(text))

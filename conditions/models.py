@@ -14,8 +14,13 @@ linked article is published, unpublished, renamed or deleted, the pages linking 
 are re-rendered.
 """
 
+import uuid
+
+import reversion
+from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import models, transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -62,6 +67,10 @@ class ArticleQuerySet(models.QuerySet):
     def published(self):
         return self.filter(status=Article.Status.PUBLISHED)
 
+    def review_due_by(self, day):
+        """Articles whose next review falls on or before ``day`` (never reviewed counts as due)."""
+        return self.filter(Q(reviewed_on__isnull=True) | Q(reviewed_on__lte=add_years(day, -review_interval_years())))
+
     def linking_to_any(self, slugs):
         """Articles whose text links to any of ``slugs``."""
         return self.filter(outgoing_links__target_slug__in=slugs).distinct()
@@ -75,6 +84,7 @@ class ArticleQuerySet(models.QuerySet):
         )
 
 
+@reversion.register(follow=["sections"])
 class Article(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
@@ -122,6 +132,16 @@ class Article(models.Model):
         return reverse("conditions:article", args=[self.slug])
 
     @property
+    def next_review_due(self):
+        """The last review plus the review interval (``HEALTHLIB_REVIEW_INTERVAL_YEARS``)."""
+        return add_years(self.reviewed_on, review_interval_years()) if self.reviewed_on else None
+
+    @property
+    def review_overdue(self):
+        due = self.next_review_due
+        return due is None or due < timezone.localdate()
+
+    @property
     def is_published(self):
         return self.status == self.Status.PUBLISHED
 
@@ -152,11 +172,11 @@ class Article(models.Model):
         """Render every section to HTML (anchors unique across the page) and record links."""
         sections = list(self.sections.all())
         slugs = set().union(*(markdown.linked_slugs(section.markdown) for section in sections))
-        targets = {article.slug: article for article in Article.objects.filter(slug__in=slugs).only("slug", "title", "status")}
+        targets, images = _render_context([section.markdown for section in sections])
         used_ids = set(SectionKind.values)
         changed = []
         for section in sections:
-            html = markdown.render(section.markdown, targets=targets, used_ids=used_ids)
+            html = markdown.render(section.markdown, targets=targets, used_ids=used_ids, images=images)
             if html != section.html:
                 section.html = html
                 changed.append(section)
@@ -167,6 +187,20 @@ class Article(models.Model):
         return sections
 
 
+def _render_context(texts):
+    """The linked articles and library images that Markdown ``texts`` refer to."""
+    slugs = set().union(*(markdown.linked_slugs(text) for text in texts))
+    targets = {article.slug: article for article in Article.objects.filter(slug__in=slugs).only("slug", "title", "status")}
+    return targets, ArticleImage.objects.for_texts(texts)
+
+
+def render_preview(text):
+    """One section rendered exactly as the article page would render it (the editor's preview)."""
+    targets, images = _render_context([text])
+    return markdown.render(text, targets=targets, used_ids=set(SectionKind.values), images=images)
+
+
+@reversion.register()
 class ArticleSection(models.Model):
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="sections")
     kind = models.CharField(max_length=40, choices=SectionKind)
@@ -200,3 +234,63 @@ class ArticleLink(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["source", "target_slug"], name="unique_link_per_article")]
+
+
+def review_interval_years():
+    return settings.HEALTHLIB_REVIEW_INTERVAL_YEARS
+
+
+def add_years(day, years):
+    """``day`` moved by whole years; 29 February becomes 28 February in other years."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+class ArticleImageQuerySet(models.QuerySet):
+    def for_texts(self, texts):
+        """``{id: image}`` for the library images referenced in Markdown ``texts``."""
+        ids = set().union(*(markdown.image_ids(text) for text in texts))
+        return {image.pk: image for image in self.filter(pk__in=ids)} if ids else {}
+
+
+class ArticleImage(models.Model):
+    """An uploaded image, decoded and re-encoded by ``conditions.images`` (never stored as sent).
+
+    Files: ``images/<id>/original.<ext>`` (capped in size, metadata stripped) and one
+    WebP per width in ``renditions``; the article page offers them through ``srcset``.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    format = models.CharField(max_length=10)  # the original's extension: jpg, png, webp, gif
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    renditions = models.JSONField(default=list)  # WebP widths, ascending
+    original_name = models.CharField(max_length=255, blank=True, help_text=_("The uploaded file's name, for reference only."))
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ArticleImageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-uploaded_at"]
+
+    def __str__(self):
+        return self.original_name or str(self.pk)
+
+    @property
+    def folder(self):
+        return f"images/{self.pk.hex}"
+
+    def file_name(self, width=None):
+        return f"{self.folder}/{width}.webp" if width else f"{self.folder}/original.{self.format}"
+
+    @property
+    def url(self):
+        return default_storage.url(self.file_name())
+
+    @property
+    def srcset(self):
+        candidates = [f"{default_storage.url(self.file_name(width))} {width}w" for width in self.renditions]
+        return ", ".join([*candidates, f"{self.url} {self.width}w"])

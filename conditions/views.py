@@ -20,8 +20,19 @@ def article_index(request):
 
 
 def article_detail(request, slug):
-    article = get_object_or_404(Article.objects.published().with_page_data(), slug=slug)
-    return render(request, "conditions/article_detail.html", {"article": article, "sections": article.sections.all()})
+    """An article; staff who may view articles also see drafts and articles in review, marked as a preview."""
+    preview = request.user.is_staff and request.user.has_perm("conditions.view_article")
+    articles = Article.objects.all() if preview else Article.objects.published()
+    article = get_object_or_404(articles.with_page_data(), slug=slug)
+    response = render(
+        request,
+        "conditions/article_detail.html",
+        {"article": article, "sections": article.sections.all(), "preview": not article.is_published},
+    )
+    if not article.is_published:
+        response["Cache-Control"] = "private, no-store"
+        response["X-Robots-Tag"] = "noindex"
+    return response
 
 
 def category_detail(request, slug):

@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.static import serve
 
 from . import views
 
@@ -8,5 +10,11 @@ urlpatterns = [
     path("", include("conditions.urls")),
     path("search/", views.search, name="search"),
     path("search/suggest/", views.suggest, name="search-suggest"),
+    # The markdownx editor's preview and upload endpoints, hardened (conditions/editing.py).
+    path("markdownx/", include("conditions.editing")),
     path("admin/", admin.site.urls),
 ]
+
+if settings.HEALTHLIB_SERVE_MEDIA:
+    # Uploaded images (re-encoded on upload, so safe to serve as they are) in the embedded default.
+    urlpatterns.append(re_path(r"^%s(?P<path>.*)$" % settings.MEDIA_URL.lstrip("/"), serve, {"document_root": settings.MEDIA_ROOT}))

@@ -47,6 +47,9 @@ def schedule_update(slug):
 @receiver(post_save, sender=Article)
 def article_saved(sender, instance, **kwargs):
     schedule_update(instance.slug)
+    previous = getattr(instance, "_saved_link_state", None)
+    if previous and previous[0] != instance.slug:
+        schedule_update(previous[0])  # renamed: drop the old slug's document
 
 
 @receiver(post_save, sender=ArticleSection)

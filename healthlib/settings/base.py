@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "markdownx",
+    "reversion",
     "healthlib",
     "conditions",
 ]
@@ -99,6 +100,11 @@ HEALTHLIB_CONTENT_DIR = BASE_DIR / "content"
 HEALTHLIB_SEARCH_BACKEND = os.environ.get("HEALTHLIB_SEARCH_BACKEND", "conditions.search.whoosh.SearchBackend")
 HEALTHLIB_SEARCH_OPTIONS = {"path": DATA_DIR / "search"}
 HEALTHLIB_SITE_NAME = "Health Library"
+# Medical review interval: next review due = last review + this many years (the NHS website uses 3).
+HEALTHLIB_REVIEW_INTERVAL_YEARS = int(os.environ.get("HEALTHLIB_REVIEW_INTERVAL_YEARS", "3"))
+HEALTHLIB_MAX_IMAGE_BYTES = int(os.environ.get("HEALTHLIB_MAX_IMAGE_BYTES", str(10 * 1024 * 1024)))
+# Serve uploaded media from Django (the embedded default); a front server may take over.
+HEALTHLIB_SERVE_MEDIA = os.environ.get("HEALTHLIB_SERVE_MEDIA", "1") == "1"
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,308 @@
+"""The editors' admin: one form per article in page order, a review workflow, history.
+
+Each section is a django-markdownx editor whose live preview is the page's own renderer
+(``conditions.editing``). Roles are groups made by a data migration: ``Editor`` writes
+and submits for review; ``Medical reviewer`` may also publish (the
+``conditions.publish_article`` permission), record reviews and delete. Every check is
+made on the server: the status choices offered, the read-only fields, the actions and
+``save_model`` all ask the same ``can_publish``. Published articles are changed only by
+someone who may publish, so live medical text never changes without a reviewer.
+History is django-reversion (see ``conditions.history`` for why).
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from markdownx.widgets import AdminMarkdownxWidget
+from reversion.admin import VersionAdmin
+from reversion.models import Version
+import reversion
+
+from . import history, markdown
+from .models import Article, ArticleImage, Category, SectionKind, review_interval_years
+
+SECTION_FIELDS = {f"section_{kind.value.replace('-', '_')}": kind for kind in SectionKind}
+REVIEW_WINDOW_DAYS = 90
+
+
+def can_publish(user):
+    return user.has_perm("conditions.publish_article")
+
+
+class ArticleForm(forms.ModelForm):
+    also_known_as = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One name per line: abbreviations, British spellings, lay terms.",
+    )
+
+    class Meta:
+        model = Article
+        fields = ["title", "slug", "kind", "summary", "also_known_as", "categories", "related", "status", "reviewed_on", "reviewed_by"]
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        sections = {section.kind: section.markdown for section in self.instance.sections.all()} if self.instance.pk else {}
+        for name, kind in SECTION_FIELDS.items():
+            self.fields[name] = forms.CharField(
+                label=kind.label, required=kind == SectionKind.OVERVIEW, initial=sections.get(kind.value, ""),
+                widget=AdminMarkdownxWidget(attrs={"rows": 12}), strip=False,
+            )
+        if self.instance.pk:
+            self.initial["also_known_as"] = "\n".join(self.instance.also_known_as)
+        if "status" in self.fields and user is not None and not can_publish(user):
+            self.fields["status"].choices = [(v, l) for v, l in Article.Status.choices if v != Article.Status.PUBLISHED]
+            self.fields["status"].help_text = "A medical reviewer publishes articles in review."
+
+    def clean_also_known_as(self):
+        names = [" ".join(line.split()) for line in self.cleaned_data["also_known_as"].splitlines()]
+        return list(dict.fromkeys(name for name in names if name))
+
+    def clean(self):
+        cleaned = super().clean()
+        for name, kind in SECTION_FIELDS.items():
+            text = cleaned.get(name) or ""
+            if markdown.ANY_WIKILINK_RE.search(text):
+                for target in markdown.ANY_WIKILINK_RE.findall(text):
+                    slug = target.split("|")[0].strip()
+                    if not markdown.WIKILINK_RE.fullmatch(f"[[{target}]]") or not Article.objects.filter(slug=slug).exists():
+                        self.add_error(name, f"[[{target}]] names no article: use an existing article's slug, e.g. [[bone-marrow-edema]].")
+            missing_alt = markdown.images_without_alt(text)
+            if missing_alt:
+                self.add_error(name, f"{missing_alt} image(s) have no alt text: describe each one between the square brackets, "
+                                     "e.g. ![MRI of a knee showing bone marrow edema](…).")
+        return cleaned
+
+    def section_texts(self):
+        return {kind.value: self.cleaned_data[name] for name, kind in SECTION_FIELDS.items() if (self.cleaned_data.get(name) or "").strip()}
+
+
+class ReviewOverdueFilter(admin.SimpleListFilter):
+    title = "review"
+    parameter_name = "review"
+
+    def lookups(self, request, model_admin):
+        return [("overdue", "Review overdue"), ("soon", f"Due in the next {REVIEW_WINDOW_DAYS} days")]
+
+    def queryset(self, request, queryset):
+        today = timezone.localdate()
+        if self.value() == "overdue":
+            return queryset.review_due_by(today - timezone.timedelta(days=1))
+        if self.value() == "soon":
+            return queryset.review_due_by(today + timezone.timedelta(days=REVIEW_WINDOW_DAYS)).exclude(
+                pk__in=queryset.review_due_by(today - timezone.timedelta(days=1)).values("pk"))
+        return queryset
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    search_fields = ["name"]
+    list_display = ["name", "slug"]
+    readonly_fields = ["slug"]
+
+
+@admin.register(ArticleImage)
+class ArticleImageAdmin(admin.ModelAdmin):
+    list_display = ["thumbnail", "original_name", "width", "height", "uploaded_by", "uploaded_at"]
+    readonly_fields = ["thumbnail", "markdown", "format", "width", "height", "renditions", "original_name", "uploaded_by", "uploaded_at"]
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False  # images arrive through the editor's drag-and-drop upload
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Image")
+    def thumbnail(self, image):
+        return format_html('<img src="{}" width="120" alt="" loading="lazy">', image.url)
+
+    @admin.display(description="Markdown to show it")
+    def markdown(self, image):
+        return f"![Describe the image here]({image.url})"
+
+
+@admin.register(Article)
+class ArticleAdmin(VersionAdmin):
+    form = ArticleForm
+    list_display = ["title", "status", "reviewed_on", "next_review", "updated_at"]
+    list_filter = ["status", ReviewOverdueFilter, "categories"]
+    search_fields = ["title", "slug", "summary"]
+    autocomplete_fields = ["categories", "related"]
+    prepopulated_fields = {"slug": ["title"]}
+    actions = ["submit_for_review", "publish", "return_to_draft"]
+    change_list_template = "admin/conditions/article/change_list.html"
+    object_history_template = "admin/conditions/article/object_history.html"
+
+    def get_fieldsets(self, request, obj=None):
+        return [
+            (None, {"fields": ["title", "slug", "kind", "summary", "also_known_as"]}),
+            ("Sections (in page order)", {"fields": list(SECTION_FIELDS)}),
+            ("Related articles and categories", {"fields": ["related", "categories"]}),
+            ("Review and publishing", {"fields": ["status", "reviewed_on", "reviewed_by"]}),
+        ]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["fields"] = None  # section fields are added by the form itself
+        form = super().get_form(request, obj, change=change, **kwargs)
+        user = request.user
+
+        class FormForUser(form):
+            def __init__(self, *args, **kw):
+                super().__init__(*args, user=user, **kw)
+
+        return FormForUser
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if can_publish(request.user) else ["reviewed_on", "reviewed_by"]
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.is_published and not can_publish(request.user):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.is_published and not can_publish(request.user):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def has_publish_permission(self, request):
+        return can_publish(request.user)
+
+    @admin.display(description="Next review due", ordering="reviewed_on")
+    def next_review(self, article):
+        due = article.next_review_due
+        if due is None:
+            return "Not reviewed"
+        return format_html('<strong class="review-overdue">{} (overdue)</strong>', due) if article.review_overdue else due
+
+    # -- saving ---------------------------------------------------------------------
+
+    def save_model(self, request, obj, form, change):
+        if obj.is_published and not can_publish(request.user):
+            raise PermissionDenied("Only a medical reviewer can publish.")
+        if not can_publish(request.user) and change:
+            saved = Article.objects.get(pk=obj.pk)
+            obj.reviewed_on, obj.reviewed_by = saved.reviewed_on, saved.reviewed_by
+        obj.updated_at = timezone.now()
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        form.instance.set_sections(form.section_texts())
+
+    # -- workflow actions -----------------------------------------------------------
+
+    def _move(self, request, queryset, status, allowed_from, verb):
+        moved = 0
+        for article in queryset.select_for_update():
+            if article.status not in allowed_from:
+                continue
+            if article.is_published and not can_publish(request.user):
+                continue
+            with transaction.atomic(), reversion.create_revision():
+                article.status = status
+                article.save()
+                reversion.set_user(request.user)
+                reversion.set_comment(f"{verb} ({Article.Status(status).label.lower()})")
+            moved += 1
+        skipped = queryset.count() - moved
+        self.message_user(request, f"{verb}: {moved} article(s)." + (f" {skipped} left as they were." if skipped else ""),
+                          messages.SUCCESS if moved else messages.WARNING)
+
+    @admin.action(description="Submit selected articles for review", permissions=["change"])
+    def submit_for_review(self, request, queryset):
+        self._move(request, queryset, Article.Status.REVIEW, {Article.Status.DRAFT}, "Submitted for review")
+
+    @admin.action(description="Approve and publish selected articles", permissions=["publish"])
+    def publish(self, request, queryset):
+        self._move(request, queryset, Article.Status.PUBLISHED, {Article.Status.DRAFT, Article.Status.REVIEW}, "Published")
+
+    @admin.action(description="Return selected articles to draft (unpublish)", permissions=["change"])
+    def return_to_draft(self, request, queryset):
+        self._move(request, queryset, Article.Status.DRAFT, {Article.Status.REVIEW, Article.Status.PUBLISHED}, "Returned to draft")
+
+    # -- history and reviews --------------------------------------------------------
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("reviews/", view(self.reviews_view), name="conditions_article_reviews"),
+            path("<path:object_id>/history/<int:version_id>/compare/", view(self.compare_view), name="conditions_article_compare"),
+            path("<path:object_id>/history/<int:version_id>/restore/", view(self.restore_view), name="conditions_article_restore"),
+        ] + super().get_urls()
+
+    def history_view(self, request, object_id, extra_context=None):
+        article = get_object_or_404(Article, pk=unquote(object_id))
+        versions = history.versions_of(article).order_by("-revision__date_created", "-pk")
+        return super().history_view(request, object_id, {"versions": versions, **(extra_context or {})})
+
+    def _version(self, request, object_id, version_id):
+        article = get_object_or_404(Article, pk=object_id)
+        if not self.has_view_or_change_permission(request, article):
+            raise PermissionDenied
+        version = get_object_or_404(Version.objects.get_for_object(article), pk=version_id)
+        return article, version
+
+    def compare_view(self, request, object_id, version_id):
+        article, version = self._version(request, object_id, version_id)
+        changes = history.compare(history.snapshot_of_version(version), history.snapshot_of_article(article))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Compare with the version of {timezone.localtime(version.revision.date_created):%d %B %Y %H:%M}",
+            "article": article,
+            "version": version,
+            "changes": changes,
+            "any_change": any(change.changed for change in changes),
+            "can_restore": self.has_change_permission(request, article),
+        }
+        return TemplateResponse(request, "admin/conditions/article/compare.html", context)
+
+    def restore_view(self, request, object_id, version_id):
+        if request.method != "POST":
+            return redirect("admin:conditions_article_compare", object_id, version_id)
+        article, version = self._version(request, object_id, version_id)
+        if not self.has_change_permission(request, article):
+            raise PermissionDenied
+        workflow = {name: getattr(article, name) for name in history.WORKFLOW_FIELDS}
+        with transaction.atomic(), reversion.create_revision():
+            version.revision.revert(delete=True)
+            restored = Article.objects.get(pk=article.pk)
+            for name, value in workflow.items():
+                setattr(restored, name, value)
+            restored.updated_at = timezone.now()
+            restored.save()
+            restored.render_sections()
+            reversion.set_user(request.user)
+            saved_on = timezone.localtime(version.revision.date_created)
+            reversion.set_comment(f"Restored the version of {saved_on:%d %B %Y %H:%M}")
+        self.message_user(request, f"Restored “{restored}” to the version of {saved_on:%d %B %Y %H:%M}; that is now the newest version.")
+        return redirect("admin:conditions_article_history", restored.pk)
+
+    def reviews_view(self, request):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        today = timezone.localdate()
+        overdue = list(Article.objects.review_due_by(today - timezone.timedelta(days=1)).order_by("reviewed_on", "title"))
+        soon = [a for a in Article.objects.review_due_by(today + timezone.timedelta(days=REVIEW_WINDOW_DAYS)).order_by("reviewed_on", "title")
+                if a not in overdue]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Medical reviews due",
+            "overdue": overdue,
+            "soon": soon,
+            "window": REVIEW_WINDOW_DAYS,
+            "interval": review_interval_years(),
+            "today": today,
+        }
+        return TemplateResponse(request, "admin/conditions/article/reviews.html", context)
+
