@@ -12,14 +12,15 @@ History is django-reversion (see ``conditions.history`` for why).
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
+from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from markdownx.widgets import AdminMarkdownxWidget
 from reversion.admin import VersionAdmin
 from reversion.models import Version
@@ -142,15 +143,19 @@ class ArticleAdmin(VersionAdmin):
     object_history_template = "admin/conditions/article/object_history.html"
 
     def get_fieldsets(self, request, obj=None):
+        # Someone who may only view (an editor, on a published article) sees the sections rendered.
+        editable = obj is None or self.has_change_permission(request, obj)
         return [
             (None, {"fields": ["title", "slug", "kind", "summary", "also_known_as"]}),
-            ("Sections (in page order)", {"fields": list(SECTION_FIELDS)}),
+            ("Sections (in page order)", {"fields": list(SECTION_FIELDS) if editable else ["rendered_sections"]}),
             ("Related articles and categories", {"fields": ["related", "categories"]}),
             ("Review and publishing", {"fields": ["status", "reviewed_on", "reviewed_by"]}),
         ]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        kwargs["fields"] = None  # section fields are added by the form itself
+        # The model's fields; the form adds one field per section itself.
+        kwargs["fields"] = [name for name in flatten_fieldsets(self.get_fieldsets(request, obj))
+                            if name not in SECTION_FIELDS and name != "rendered_sections"]
         form = super().get_form(request, obj, change=change, **kwargs)
         user = request.user
 
@@ -175,6 +180,11 @@ class ArticleAdmin(VersionAdmin):
 
     def has_publish_permission(self, request):
         return can_publish(request.user)
+
+    @admin.display(description="Sections")
+    def rendered_sections(self, article):
+        # Section HTML is sanitized when saved (conditions.markdown), as on the public page.
+        return format_html_join(mark_safe(""), "<h2>{}</h2>{}", ((s.get_kind_display(), mark_safe(s.html)) for s in article.sections.all()))
 
     @admin.display(description="Next review due", ordering="reviewed_on")
     def next_review(self, article):

@@ -31,6 +31,7 @@ IMAGE_URL_RE = re.compile(r"/images/([0-9a-f]{32})/original\.(?:jpg|png|webp|gif
 IMAGE_SIZES = "(min-width: 64rem) 44rem, calc(100vw - 2rem)"
 MD_IMAGE_RE = re.compile(r"!\[([^\]\n]*)\]\s*[\(\[]")
 IMG_TAG_RE = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+IMG_WITHOUT_SRC_RE = re.compile(r"<img\b(?![^>]*\ssrc=)[^>]*>")
 ALT_RE = re.compile(r"""\balt\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
 
 ALLOWED_TAGS = {
@@ -150,7 +151,18 @@ def _attribute_filter(tag, attribute, value):
     return value
 
 
+def _alt_text(match):
+    alt = ALT_RE.search(match.group())
+    return "".join(alt.groups("")) if alt else ""
+
+
 def sanitize(html):
+    html = _clean(html)
+    # An <img> whose src the filter refused becomes its alt text (already escaped by nh3).
+    return IMG_WITHOUT_SRC_RE.sub(_alt_text, html)
+
+
+def _clean(html):
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,

@@ -54,8 +54,15 @@ def article_saved(sender, instance, **kwargs):
 
 @receiver(post_save, sender=ArticleSection)
 @receiver(post_delete, sender=ArticleSection)
-def section_changed(sender, instance, **kwargs):
-    schedule_update(instance.article.slug)
+def section_changed(sender, instance, raw=False, **kwargs):
+    if raw:
+        return  # a restore or fixture load: the article's own save schedules the update
+    if ArticleSection.article.is_cached(instance):
+        slug = instance.article.slug
+    else:
+        slug = Article.objects.filter(pk=instance.article_id).values_list("slug", flat=True).first()
+    if slug:  # None while the article itself is being deleted (article_deleted handles that)
+        schedule_update(slug)
 
 
 @receiver(post_delete, sender=Article)

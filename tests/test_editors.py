@@ -1,0 +1,380 @@
+"""Editors: the admin form, roles and workflow, history, review dates, staff preview,
+and the hardened markdownx preview and image upload endpoints (real Pillow images)."""
+
+import datetime
+import io
+import os
+import re
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.core.files.storage import default_storage
+from django.core.management import call_command
+from django.utils import timezone
+from PIL import ExifTags, Image
+from reversion.models import Version
+
+from conditions.models import Article, ArticleImage, Category, add_years, render_preview
+from conditions.search import get_backend
+
+pytestmark = pytest.mark.django_db
+
+ADD_URL = "/admin/conditions/article/add/"
+
+
+@pytest.fixture
+def editor(client):
+    user = User.objects.create_user("editor", password="x", is_staff=True)
+    user.groups.add(Group.objects.get(name="Editor"))
+    return user
+
+
+@pytest.fixture
+def reviewer():
+    user = User.objects.create_user("reviewer", password="x", is_staff=True)
+    user.groups.add(Group.objects.get(name="Medical reviewer"))
+    return user
+
+
+def form_data(article=None, **overrides):
+    """What the admin's article form posts: the article's values, then ``overrides``."""
+    data = {
+        "title": "Quokka fever", "slug": "quokka-fever", "kind": "condition",
+        "summary": "A made-up condition for tests.", "also_known_as": "QF\nQuokka flu",
+        "status": "draft", "reviewed_on": "", "reviewed_by": "",
+        "section_overview": "### What is quokka fever?\n\nA test condition. See [[bone-marrow-edema]].",
+        "section_key_points": "- Only a test.",
+    }
+    if article is not None:
+        data.update(
+            title=article.title, slug=article.slug, summary=article.summary, also_known_as="\n".join(article.also_known_as),
+            status=article.status, reviewed_on=article.reviewed_on.isoformat() if article.reviewed_on else "",
+            reviewed_by=article.reviewed_by, categories=[c.pk for c in article.categories.all()],
+            related=[r.pk for r in article.related.all()],
+        )
+        for section in article.sections.all():
+            data[f"section_{section.kind.replace('-', '_')}"] = section.markdown
+    data.update(overrides)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def change_url(article):
+    return f"/admin/conditions/article/{article.pk}/change/"
+
+
+# -- roles and workflow -----------------------------------------------------------
+
+
+def test_groups_come_from_a_migration_with_the_right_permissions():
+    editor = set(Group.objects.get(name="Editor").permissions.values_list("codename", flat=True))
+    reviewer = set(Group.objects.get(name="Medical reviewer").permissions.values_list("codename", flat=True))
+    assert {"add_article", "change_article", "view_article", "add_articleimage"} <= editor
+    assert "publish_article" not in editor and "delete_article" not in editor
+    assert editor < reviewer and {"publish_article", "delete_article"} <= reviewer
+
+
+def test_editor_creates_a_draft_with_rendered_sections_and_a_version(client, editor, django_capture_on_commit_callbacks):
+    client.force_login(editor)
+    category = Category.objects.get(slug="bones-joints-muscles")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(ADD_URL, form_data(categories=[category.pk]))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    article = Article.objects.get(slug="quokka-fever")
+    assert article.status == "draft" and article.also_known_as == ["QF", "Quokka flu"]
+    assert list(article.categories.all()) == [category]
+    overview = article.sections.get(kind="overview")
+    assert '<a href="/conditions/bone-marrow-edema/">Bone Marrow Edema</a>' in overview.html
+    assert 'id="what-is-quokka-fever"' in overview.html
+    versions = Version.objects.get_for_object(article)
+    assert versions.count() == 1 and versions[0].revision.user == editor
+    assert "quokka-fever" not in get_backend().indexed_hashes(), "drafts are not indexed"
+
+
+def test_editor_cannot_publish_even_with_a_crafted_post(client, editor):
+    client.force_login(editor)
+    response = client.post(ADD_URL, form_data(status="published"))
+    assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
+    assert not Article.objects.filter(slug="quokka-fever").exists()
+    draft = Article.objects.create(title="Draft thing", slug="draft-thing", summary="s")
+    draft.set_sections({"overview": "Text."})
+    client.post(change_url(draft), form_data(draft, status="published"))
+    assert Article.objects.get(pk=draft.pk).status == "draft"
+    # The publish action is not offered, and posting it anyway changes nothing.
+    changelist = client.get("/admin/conditions/article/").content.decode()
+    assert 'value="publish"' not in changelist and 'value="submit_for_review"' in changelist
+    client.post("/admin/conditions/article/", {"action": "publish", "_selected_action": [draft.pk]})
+    assert Article.objects.get(pk=draft.pk).status == "draft"
+    client.post("/admin/conditions/article/", {"action": "submit_for_review", "_selected_action": [draft.pk]})
+    assert Article.objects.get(pk=draft.pk).status == "review"
+
+
+def test_editor_cannot_change_or_delete_a_published_article_or_set_review_fields(client, editor):
+    client.force_login(editor)
+    article = Article.objects.get(slug="osteoporosis")
+    before = article.summary
+    assert client.post(change_url(article), form_data(article, summary="Vandalised.")).status_code == 403
+    assert Article.objects.get(pk=article.pk).summary == before
+    assert client.post(f"/admin/conditions/article/{article.pk}/delete/", {"post": "yes"}).status_code == 403
+    draft = Article.objects.create(title="Draft two", slug="draft-two", summary="s")
+    draft.set_sections({"overview": "Text."})
+    client.post(change_url(draft), form_data(draft, reviewed_on="2026-01-01", reviewed_by="Somebody"))
+    draft.refresh_from_db()
+    assert draft.reviewed_on is None and draft.reviewed_by == "", "review fields are read-only for editors"
+
+
+def test_reviewer_publishes_and_the_index_follows(client, reviewer, django_capture_on_commit_callbacks):
+    client.force_login(reviewer)
+    with django_capture_on_commit_callbacks(execute=True):
+        article = Article.objects.create(title="Quokka fever", slug="quokka-fever", summary="s", status="review")
+        article.set_sections({"overview": "Quokkas are marsupials."})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/admin/conditions/article/", {"action": "publish", "_selected_action": [article.pk]}, follow=True)
+    assert "Published: 1 article(s)" in response.content.decode()
+    article.refresh_from_db()
+    assert article.status == "published" and article.published_at is not None
+    assert "quokka-fever" in get_backend().indexed_hashes()
+    assert get_backend().search("quokka fever").hits[0].slug == "quokka-fever"
+    assert client.get("/conditions/quokka-fever/").status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/admin/conditions/article/", {"action": "return_to_draft", "_selected_action": [article.pk]})
+    assert Article.objects.get(pk=article.pk).status == "draft"
+    assert get_backend().search("quokka").total == 0
+    client.logout()
+    assert client.get("/conditions/quokka-fever/").status_code == 404
+
+
+def test_form_flags_images_without_alt_text_and_unknown_links(client, reviewer):
+    client.force_login(reviewer)
+    url = "/media/images/" + "a" * 32 + "/original.png"
+    response = client.post(ADD_URL, form_data(section_overview=f"Look: ![]({url}) and [[no-such-article]]"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "have no alt text" in html and "[[no-such-article]] names no article" in html
+    assert "Look: ![](" in html, "what the editor typed is kept in the form"
+    assert not Article.objects.filter(slug="quokka-fever").exists()
+
+
+# -- history ----------------------------------------------------------------------
+
+
+def test_history_compare_and_one_step_restore(client, reviewer):
+    client.force_login(reviewer)
+    client.post(ADD_URL, form_data(status="published"))
+    article = Article.objects.get(slug="quokka-fever")
+    client.post(change_url(article), form_data(article, section_overview="Completely rewritten overview text."))
+    article.refresh_from_db()
+    versions = list(Version.objects.get_for_object(article))
+    assert len(versions) == 2
+    history = client.get(f"/admin/conditions/article/{article.pk}/history/").content.decode()
+    assert history.count("Compare with now") == 2 and "reviewer" in history
+    first = min(versions, key=lambda v: v.revision.date_created)
+    compare = client.get(f"/admin/conditions/article/{article.pk}/history/{first.pk}/compare/").content.decode()
+    assert "<del>" in compare and "<ins>Completely rewritten overview text.</ins>" in compare and "Overview" in compare
+    response = client.post(f"/admin/conditions/article/{article.pk}/history/{first.pk}/restore/")
+    assert response.status_code == 302
+    article.refresh_from_db()
+    overview = article.sections.get(kind="overview")
+    assert overview.markdown.startswith("### What is quokka fever?") and "bone-marrow-edema" in overview.html
+    assert article.status == "published"
+    assert Version.objects.get_for_object(article).count() == 3, "the restore is itself a version"
+    assert "Restored the version of" in Version.objects.get_for_object(article)[0].revision.get_comment()
+
+
+def test_deleted_article_can_be_recovered(client, reviewer, django_capture_on_commit_callbacks):
+    client.force_login(reviewer)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(ADD_URL, form_data(status="published"))
+    article = Article.objects.get(slug="quokka-fever")
+    data = form_data(article)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/admin/conditions/article/{article.pk}/delete/", {"post": "yes"})
+    assert not Article.objects.filter(slug="quokka-fever").exists()
+    recover_list = client.get("/admin/conditions/article/recover/").content.decode()
+    assert "Quokka fever" in recover_list
+    deleted = Version.objects.get_deleted(Article).get(object_repr="Quokka fever")
+    assert client.get(f"/admin/conditions/article/recover/{deleted.pk}/").status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/admin/conditions/article/recover/{deleted.pk}/", data)
+    assert response.status_code == 302
+    recovered = Article.objects.get(slug="quokka-fever")
+    assert recovered.sections.get(kind="overview").markdown.startswith("### What is quokka fever?")
+    assert get_backend().search("quokka").hits[0].slug == "quokka-fever"
+
+
+def test_import_records_a_version_per_changed_article():
+    version = Version.objects.get_for_object(Article.objects.get(slug="osteoporosis")).first()
+    assert version is not None and version.revision.get_comment() == "Imported from osteoporosis.md"
+
+
+# -- review dates -----------------------------------------------------------------
+
+
+def test_next_review_due_and_the_overdue_filter_and_reviews_page(client, reviewer, settings):
+    today = timezone.localdate()
+    assert add_years(datetime.date(2024, 2, 29), 3) == datetime.date(2027, 2, 28)
+    Article.objects.filter(slug="osteoporosis").update(reviewed_on=add_years(today, -4))
+    Article.objects.filter(slug="osteomalacia").update(reviewed_on=add_years(today, -3) + datetime.timedelta(days=30))
+    overdue = Article.objects.get(slug="osteoporosis")
+    assert overdue.next_review_due == add_years(today, -1) and overdue.review_overdue
+    client.force_login(reviewer)
+    listing = client.get("/admin/conditions/article/", {"review": "overdue"}).content.decode()
+    assert "Osteoporosis" in listing and "Osteomalacia" not in listing and "overdue" in listing
+    soon = client.get("/admin/conditions/article/", {"review": "soon"}).content.decode()
+    assert "Osteomalacia" in soon and "Osteoporosis</a>" not in soon
+    page = client.get("/admin/conditions/article/reviews/").content.decode()
+    assert page.index("Osteoporosis") < page.index("Due in the next 90 days") < page.index("Osteomalacia")
+    settings.HEALTHLIB_REVIEW_INTERVAL_YEARS = 5
+    assert not Article.objects.get(slug="osteoporosis").review_overdue
+
+
+# -- staff preview ----------------------------------------------------------------
+
+
+def test_staff_see_unpublished_articles_with_a_banner_and_the_public_gets_404(client, editor):
+    article = Article.objects.create(title="Quokka fever", slug="quokka-fever", summary="s", status="review")
+    article.set_sections({"overview": "Text."})
+    assert client.get("/conditions/quokka-fever/").status_code == 404
+    client.force_login(editor)
+    response = client.get("/conditions/quokka-fever/")
+    assert response.status_code == 200 and "Preview – not published." in response.content.decode()
+    assert response["X-Robots-Tag"] == "noindex" and "no-store" in response["Cache-Control"]
+    assert "Preview – not published." not in client.get("/conditions/osteoporosis/").content.decode()
+
+
+def test_change_form_uses_markdownx_editors_and_view_on_site(client, reviewer):
+    client.force_login(reviewer)
+    article = Article.objects.get(slug="bone-marrow-edema")
+    html = client.get(change_url(article)).content.decode()
+    assert html.count(' markdownx-editor"') == 9 and 'data-markdownx-urls-path="/markdownx/markdownify/"' in html
+    view_on_site = re.search(r'href="(/admin/r/[^"]+)"[^>]*>View on site', html).group(1)
+    assert client.get(view_on_site)["Location"].endswith("/conditions/bone-marrow-edema/")
+    assert html.index("section_overview") < html.index("section_references") < html.index('name="status"')
+
+
+# -- markdownx preview endpoint ---------------------------------------------------
+
+
+def test_preview_endpoint_is_staff_only_and_renders_like_the_page(client, editor):
+    text = "Hello [[bone-marrow-edema]] <script>alert(1)</script> [x](javascript:alert(1)) <img src=x onerror=alert(1)>"
+    assert client.post("/markdownx/markdownify/", {"content": text}).status_code == 403
+    client.force_login(editor)
+    assert client.get("/markdownx/markdownify/").status_code == 405
+    html = client.post("/markdownx/markdownify/", {"content": text}).content.decode()
+    assert html == render_preview(text)
+    assert '<a href="/conditions/bone-marrow-edema/">Bone Marrow Edema</a>' in html
+    assert "<script" not in html and "javascript:" not in html and "onerror" not in html
+    plain = User.objects.create_user("nobody", password="x")
+    client.force_login(plain)
+    assert client.post("/markdownx/markdownify/", {"content": "x"}).status_code == 403
+
+
+# -- image upload -----------------------------------------------------------------
+
+
+def image_bytes(fmt, size=(640, 400), mode="RGB", **save):
+    buffer = io.BytesIO()
+    Image.new(mode, size, "teal").save(buffer, fmt, **save)
+    return buffer.getvalue()
+
+
+def upload(client, data, name="photo.jpg"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return client.post("/markdownx/upload/", {"image": SimpleUploadedFile(name, data)}, headers={"x-requested-with": "XMLHttpRequest"})
+
+
+def stored(response):
+    image = ArticleImage.objects.get(pk=response.json()["url"].split("/")[3])
+    with default_storage.open(image.file_name()) as handle:
+        return image, Image.open(io.BytesIO(handle.read()))
+
+
+@pytest.mark.parametrize("fmt, name, ext", [("JPEG", "a.jpg", "jpg"), ("PNG", "a.png", "png"), ("WEBP", "a.webp", "webp"),
+                                            ("GIF", "a.gif", "gif"), ("PNG", "misnamed.jpg", "png")])
+def test_upload_accepts_real_images_and_names_them_by_their_decoded_format(client, editor, fmt, name, ext):
+    client.force_login(editor)
+    response = upload(client, image_bytes(fmt), name)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["image_code"] == f"![]({body['url']})" and body["url"].endswith(f"/original.{ext}")
+    image, decoded = stored(response)
+    assert decoded.format == fmt and (image.width, image.height) == (640, 400) and image.renditions == [480]
+    assert default_storage.exists(image.file_name(480))
+    assert client.get(body["url"]).status_code == 200, "media are served in the embedded default"
+
+
+def test_upload_applies_orientation_strips_exif_and_gps_and_caps_size(client, editor):
+    client.force_login(editor)
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6  # rotated 90°: the picture is taller than the pixels are
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    gps[1], gps[2] = "N", (51.0, 30.0, 0.0)
+    exif[ExifTags.Base.Make] = "TestCam"
+    data = image_bytes("JPEG", size=(3000, 2000), exif=exif.tobytes())
+    assert Image.open(io.BytesIO(data)).getexif().get_ifd(ExifTags.IFD.GPSInfo), "the test file really carries GPS"
+    response = upload(client, data)
+    image, decoded = stored(response)
+    assert (decoded.width, decoded.height) == (1600, 2400), "upright (portrait) and capped at 2400 px"
+    assert not decoded.getexif() and "exif" not in decoded.info
+    assert image.renditions == [480, 960, 1440]
+    with default_storage.open(image.file_name(960)) as handle:
+        rendition = Image.open(io.BytesIO(handle.read()))
+    assert rendition.format == "WEBP" and rendition.size == (960, 1440) and not rendition.getexif()
+
+
+def bomb(size):
+    buffer = io.BytesIO()
+    Image.new("1", size).save(buffer, "PNG")  # tens of megapixels in a file of a few kilobytes
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("data, name, status, message", [
+    (b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><rect width="9" height="9"/></svg>', "x.svg", 400, "SVG is not accepted"),
+    (b"This is a text file, not a picture.", "holiday.jpg", 400, "not an image we can read"),
+    (b"", "empty.png", 400, "empty"),
+    (image_bytes("JPEG", size=(800, 800))[:600], "cut.jpg", 400, "damaged or incomplete"),
+    (image_bytes("BMP"), "old.bmp", 400, "BMP images are not accepted"),
+    (bomb((12_000, 12_000)), "bomb.png", 400, "decompression bomb"),
+    (bomb((7_100, 7_100)), "huge.png", 400, "too large to process"),
+])
+def test_upload_refuses_bad_files_with_a_clear_message(client, editor, data, name, status, message):
+    client.force_login(editor)
+    response = upload(client, data, name)
+    assert response.status_code == status
+    assert message in response.json()["image"][0]
+    assert ArticleImage.objects.count() == 0
+
+
+def test_upload_refuses_oversized_files_and_strangers(client, editor, settings):
+    assert upload(client, image_bytes("PNG")).status_code == 403, "anonymous"
+    client.force_login(User.objects.create_user("visitor", password="x"))
+    assert upload(client, image_bytes("PNG")).status_code == 403, "signed in but not staff"
+    client.force_login(editor)
+    settings.HEALTHLIB_MAX_IMAGE_BYTES = 1000
+    response = upload(client, image_bytes("PNG", size=(900, 900), mode="RGB", compress_level=0))
+    assert response.status_code == 413 and "the limit is" in response.json()["image"][0]
+    assert client.post("/markdownx/upload/", {}).status_code == 400
+    assert client.get("/markdownx/upload/").status_code == 405
+
+
+def test_article_page_serves_uploaded_images_responsively_and_drops_foreign_ones(client, reviewer):
+    client.force_login(reviewer)
+    url = upload(client, image_bytes("JPEG", size=(2000, 1000))).json()["url"]
+    article = Article.objects.get(slug="bone-marrow-edema")
+    overview = article.sections.get(kind="overview").markdown
+    article.set_sections({**{s.kind: s.markdown for s in article.sections.all()},
+                          "overview": overview + f"\n\n![An MRI of a knee]({url})\n\n![tracker](https://evil.example/pixel.gif)"
+                                                 '\n\n<img src="https://evil.example/a.png" alt="raw">'})
+    client.logout()
+    html = client.get("/conditions/bone-marrow-edema/").content.decode()
+    assert f'src="{url}"' in html and 'alt="An MRI of a knee"' in html and 'width="2000"' in html and 'height="1000"' in html
+    assert 'loading="lazy"' in html and "480w" in html and "1440w" in html and 'sizes="' in html
+    assert "evil.example" not in html and "tracker" in html and "<p>raw</p>" in html, "foreign images become their alt text"
+
+
+def test_stored_images_do_not_keep_the_client_name_on_disk(client, editor):
+    client.force_login(editor)
+    response = upload(client, image_bytes("PNG"), "../../etc/passwd.png")
+    image, _ = stored(response)
+    assert os.path.basename(default_storage.path(image.file_name())) == "original.png"
+    assert image.original_name == "passwd.png"  # kept only as a label
