@@ -140,7 +140,11 @@ class ArticleAdmin(VersionAdmin):
     prepopulated_fields = {"slug": ["title"]}
     actions = ["submit_for_review", "publish", "return_to_draft"]
     change_list_template = "admin/conditions/article/change_list.html"
+
     object_history_template = "admin/conditions/article/object_history.html"
+
+    class Media:
+        js = ["admin/js/markdownx-upload-errors.js"]
 
     def get_fieldsets(self, request, obj=None):
         # Someone who may only view (an editor, on a published article) sees the sections rendered.

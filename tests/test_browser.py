@@ -106,3 +106,66 @@ def test_header_search_form_works_without_javascript(browser, site):
     page.wait_for_url("**/search/?q=torn+acl")
     assert page.locator("h1").inner_text() == "Search results for “torn acl”"
     context.close()
+
+
+def _png_base64(size=(1200, 800)):
+    import base64
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", size, "navy").save(buffer, "PNG")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+DROP_FILE = """([b64, name, type]) => {
+  const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+  const data = new DataTransfer();
+  data.items.add(new File([bytes], name, {type}));
+  document.querySelector('#id_section_overview').dispatchEvent(new DragEvent('drop', {dataTransfer: data, bubbles: true, cancelable: true}));
+}"""
+
+
+def test_editor_live_preview_and_image_upload_in_the_admin(browser, site):
+    from django.contrib.auth.models import User
+
+    User.objects.create_superuser("chief", password="a long test password")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{site}/admin/login/")
+    page.fill("#id_username", "chief")
+    page.fill("#id_password", "a long test password")
+    page.click("input[type=submit]")
+    page.goto(f"{site}/admin/conditions/article/")
+    page.get_by_role("link", name="Bone Marrow Edema", exact=True).click()
+    editor = page.locator("#id_section_overview")
+    editor.click()
+    editor.press("Control+End")
+    editor.press_sequentially("\n\n### A heading typed in the browser\n\nSee [[osteoporosis]].", delay=5)
+    preview = page.locator("#id_section_overview ~ .markdownx-preview")
+    preview.locator("h3#a-heading-typed-in-the-browser").wait_for()
+    assert preview.locator('a[href="/conditions/osteoporosis/"]').last.inner_text() == "Osteoporosis"
+
+    # A refused upload says why and leaves the text as it was.
+    before = editor.input_value()
+    page.evaluate(DROP_FILE, ["PHN2Zz48L3N2Zz4=", "drawing.svg", "image/svg+xml"])
+    alert = page.locator(".field-section_overview .markdownx-upload-error")
+    alert.wait_for(state="visible")
+    assert "SVG is not accepted" in alert.inner_text()
+    page.wait_for_function("(before) => document.querySelector('#id_section_overview').value === before", arg=before)
+
+    # A real picture is uploaded, inserted, described and published with its renditions.
+    page.evaluate(DROP_FILE, [_png_base64(), "scan.png", "image/png"])
+    page.wait_for_function("() => document.querySelector('#id_section_overview').value.includes('![](/media/images/')")
+    assert alert.is_hidden()
+    editor.evaluate("(e) => { e.value = e.value.replace('![](', '![A navy test picture]('); }")
+    page.click("input[name=_continue]")
+    page.locator(".messagelist .success").wait_for()
+    page.goto(f"{site}/conditions/bone-marrow-edema/")
+    image = page.locator("img[alt='A navy test picture']")
+    image.scroll_into_view_if_needed()
+    page.wait_for_function("() => { const i = document.querySelector(\"img[alt='A navy test picture']\"); return i && i.complete && i.naturalWidth > 0; }")
+    assert "480w" in image.get_attribute("srcset") and image.get_attribute("loading") == "lazy"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "article-with-uploaded-image.png")
+    page.close()
