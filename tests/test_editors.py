@@ -112,6 +112,8 @@ def test_editor_cannot_change_or_delete_a_published_article_or_set_review_fields
     client.force_login(editor)
     article = Article.objects.get(slug="osteoporosis")
     before = article.summary
+    page = client.get(change_url(article)).content.decode()
+    assert "<h2>Overview</h2>" in page and "markdownx-editor" not in page, "a read-only view, sections rendered"
     assert client.post(change_url(article), form_data(article, summary="Vandalised.")).status_code == 403
     assert Article.objects.get(pk=article.pk).summary == before
     assert client.post(f"/admin/conditions/article/{article.pk}/delete/", {"post": "yes"}).status_code == 403
