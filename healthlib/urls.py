@@ -1,7 +1,10 @@
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path, re_path
 from django.views.static import serve
+
+from conditions import feeds, seo
 
 from . import views
 
@@ -12,6 +15,10 @@ urlpatterns = [
     path("search/suggest/", views.suggest, name="search-suggest"),
     # The markdownx editor's preview and upload endpoints, hardened (conditions/editing.py).
     path("markdownx/", include("conditions.editing")),
+    path("sitemap.xml", sitemap, {"sitemaps": seo.SITEMAPS}, name="sitemap"),
+    path("robots.txt", seo.robots_txt, name="robots-txt"),
+    path("feeds/rss/", feeds.LatestArticlesFeed(), name="feed-rss"),
+    path("feeds/atom/", feeds.LatestArticlesAtomFeed(), name="feed-atom"),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,12 +1,17 @@
-"""Shared fixtures: the shipped articles loaded once per test database, and a helper
-that writes source files for importer tests."""
+"""Shared fixtures: the shipped articles loaded once per test database, a helper that
+writes source files for importer tests, and the real-browser fixtures."""
 
+import os
+import shutil
 import textwrap
+from pathlib import Path
 
 import pytest
 from django.conf import settings
 
+from conditions.categories import create_body_systems
 from conditions.importer import import_content
+from conditions.models import Category
 
 
 @pytest.fixture(scope="session")
@@ -48,3 +53,42 @@ def write_source(tmp_path):
         return path
 
     return write
+
+
+# -- real-browser fixtures (Playwright driving Debian's Chromium) ---------------------
+
+CHROMIUM = os.environ.get("HEALTHLIB_CHROMIUM", "/usr/bin/chromium")
+NODE_MODULES = Path(settings.BASE_DIR) / "node_modules"
+
+
+def require_tool(present, what):
+    """Skip without ``what``, unless HEALTHLIB_REQUIRE_BROWSER=1 (as in CI), where its absence fails."""
+    if not present:
+        if os.environ.get("HEALTHLIB_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{what} is missing; 'make test' installs it")
+        pytest.skip(f"{what} is missing")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    require_tool(shutil.which(CHROMIUM), f"Chromium ({CHROMIUM})")
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def site(live_server):
+    """The live server with the shipped articles (a transactional test starts from an emptied database)."""
+    create_body_systems(Category)
+    report = import_content([settings.HEALTHLIB_CONTENT_DIR])
+    assert not report.errors
+    return live_server.url

@@ -4,48 +4,14 @@ Skipped when Chromium is missing, unless HEALTHLIB_REQUIRE_BROWSER=1 (as in CI),
 missing browser fails the run instead.
 """
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 
-from conditions.categories import create_body_systems
-from conditions.importer import import_content
-from conditions.models import Category
-
-CHROMIUM = os.environ.get("HEALTHLIB_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not shutil.which(CHROMIUM):
-        if os.environ.get("HEALTHLIB_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"Chromium not found at {CHROMIUM}; install Debian's chromium package")
-        pytest.skip(f"Chromium not found at {CHROMIUM}")
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def site(live_server):
-    create_body_systems(Category)  # a transactional test starts from an emptied database
-    report = import_content([settings.HEALTHLIB_CONTENT_DIR])
-    assert not report.errors
-    return live_server.url
 
 
 @pytest.mark.parametrize("width", [360, 1280])

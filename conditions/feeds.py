@@ -1,0 +1,40 @@
+"""RSS and Atom feeds of new and updated published articles (Django's syndication framework)."""
+
+from django.contrib.syndication.views import Feed
+from django.urls import reverse_lazy
+from django.utils.feedgenerator import Atom1Feed
+
+from .models import Article
+
+FEED_SIZE = 50
+
+
+class LatestArticlesFeed(Feed):
+    title = "Health Library: new and updated articles"
+    link = reverse_lazy("conditions:index")
+    description = "Condition articles added to or updated in the Health Library, newest first."
+
+    def items(self):
+        return Article.objects.published().order_by("-updated_at", "slug")[:FEED_SIZE]
+
+    def item_title(self, article):
+        return article.title
+
+    def item_description(self, article):
+        return article.summary  # plain text; the feed generator escapes it
+
+    def item_pubdate(self, article):
+        return article.published_at or article.updated_at
+
+    def item_updateddate(self, article):
+        return article.updated_at
+
+    def item_guid(self, article):
+        return f"{self.link}{article.slug}/"
+
+    item_guid_is_permalink = False
+
+
+class LatestArticlesAtomFeed(LatestArticlesFeed):
+    feed_type = Atom1Feed
+    subtitle = LatestArticlesFeed.description

@@ -1,0 +1,128 @@
+"""What search engines and link previews read: schema.org JSON-LD, the sitemap, robots.txt.
+
+The article's structured data follows the NHS website's content model: a
+``MedicalWebPage`` about a ``MedicalCondition``, one ``HealthTopicContent`` part per
+section with its ``hasHealthAspect``, and a ``BreadcrumbList``. ``reviewedBy`` appears
+only when a reviewer is recorded: we never invent one.
+
+schema.org has no "diagnosis" aspect; "Diagnosis and Tests" maps to
+``ScreeningHealthAspect`` ("how to screen or further filter a topic"), the nearest.
+References are not a health aspect and are left out of ``hasPart``.
+"""
+
+import json
+
+from django.contrib.sitemaps import Sitemap
+from django.http import HttpResponse
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET
+
+from .models import Article, Category, SectionKind
+
+SCHEMA = "https://schema.org/"
+HEALTH_ASPECTS = {
+    SectionKind.OVERVIEW: ["OverviewHealthAspect"],
+    SectionKind.SYMPTOMS_CAUSES: ["SymptomsHealthAspect", "CausesHealthAspect"],
+    SectionKind.DIAGNOSIS_TESTS: ["ScreeningHealthAspect"],
+    SectionKind.MANAGEMENT_TREATMENT: ["TreatmentsHealthAspect"],
+    SectionKind.OUTLOOK_PROGNOSIS: ["PrognosisHealthAspect"],
+    SectionKind.PREVENTION: ["PreventionHealthAspect"],
+    SectionKind.LIVING_WITH: ["LivingWithHealthAspect", "SeeDoctorHealthAspect"],
+    SectionKind.KEY_POINTS: ["OverviewHealthAspect"],
+}
+# json.dumps leaves these alone; inside <script> they could end it or open a comment.
+_SCRIPT_ESCAPES = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
+def json_ld(data):
+    """A ``<script type="application/ld+json">`` element; no text in ``data`` can close it."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":")).translate(_SCRIPT_ESCAPES)
+    return mark_safe(f'<script type="application/ld+json">{text}</script>')
+
+
+def breadcrumbs(request, trail):
+    """``trail``: [(name, path), …] → a schema.org ``BreadcrumbList``."""
+    return {
+        "@type": "BreadcrumbList",
+        "itemListElement": [
+            {"@type": "ListItem", "position": n, "name": name, "item": request.build_absolute_uri(path)}
+            for n, (name, path) in enumerate(trail, start=1)
+        ],
+    }
+
+
+def article_structured_data(request, article, sections, trail):
+    url = request.build_absolute_uri(article.get_absolute_url())
+    page = {
+        "@type": "MedicalWebPage",
+        "@id": url,
+        "url": url,
+        "name": article.title,
+        "description": article.summary,
+        "inLanguage": "en",
+        "dateModified": article.updated_at.isoformat(),
+        "about": {"@type": "MedicalCondition", "name": article.title, **({"alternateName": article.also_known_as} if article.also_known_as else {})},
+        "hasPart": [
+            {
+                "@type": "HealthTopicContent",
+                "name": str(section.get_kind_display()),
+                "url": f"{url}#{section.kind}",
+                "hasHealthAspect": [SCHEMA + aspect for aspect in HEALTH_ASPECTS[section.kind]],
+            }
+            for section in sections
+            if section.kind in HEALTH_ASPECTS
+        ],
+        "breadcrumb": breadcrumbs(request, trail),
+    }
+    if article.published_at:
+        page["datePublished"] = article.published_at.isoformat()
+    if article.reviewed_on:
+        page["lastReviewed"] = article.reviewed_on.isoformat()
+    if article.reviewed_by:
+        page["reviewedBy"] = {"@type": "Person", "name": article.reviewed_by}
+    return {"@context": "https://schema.org", **page}
+
+
+class ArticleSitemap(Sitemap):
+    changefreq = "monthly"
+
+    def items(self):
+        return Article.objects.published().order_by("slug").only("slug", "updated_at")
+
+    def lastmod(self, article):
+        return article.updated_at
+
+
+class CategorySitemap(Sitemap):
+    changefreq = "weekly"
+
+    def items(self):
+        return Category.objects.filter(articles__status=Article.Status.PUBLISHED).distinct().order_by("slug")
+
+
+class PageSitemap(Sitemap):
+    changefreq = "daily"
+
+    def items(self):
+        return ["home", "conditions:index"]
+
+    def location(self, name):
+        return reverse(name)
+
+
+SITEMAPS = {"articles": ArticleSitemap, "categories": CategorySitemap, "pages": PageSitemap}
+
+
+@require_GET
+@cache_control(public=True, max_age=86400)
+def robots_txt(request):
+    lines = [
+        "User-agent: *",
+        "Disallow: /admin/",
+        "Disallow: /search/",
+        "Disallow: /markdownx/",
+        f"Sitemap: {request.build_absolute_uri(reverse('sitemap'))}",
+    ]
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
