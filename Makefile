@@ -6,7 +6,7 @@ MANAGE := $(BIN)/python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help run setup test test-browser bench python-check browser clean
+.PHONY: help run setup test test-browser bench lighthouse python-check browser checkers clean
 
 help:
 	@echo "make run    install, migrate, load content/, build the search index, serve http://$(HOST):$(PORT)"
@@ -46,10 +46,17 @@ browser:
 	    apt-get install -y -q chromium >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; \
 	  else echo "Browser tests need Chromium: sudo apt-get install chromium (they are skipped without it)"; fi; }
 
-test: $(VENV)/.installed-test browser
+# axe-core and the Nu HTML Checker (npm; the checker runs on Java) for the page-quality tests.
+checkers: node_modules/.installed
+
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "The accessibility and HTML checks need npm (Node.js); they are skipped without it"; exit 0; }; \
+	  npm ci --no-audit --no-fund --loglevel=error && touch $@
+
+test: $(VENV)/.installed-test browser checkers
 	$(BIN)/python -m pytest
 
-test-browser: $(VENV)/.installed-test browser
+test-browser: $(VENV)/.installed-test browser checkers
 	$(BIN)/python -m pytest -m browser
 
 clean:
@@ -57,3 +64,7 @@ clean:
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/search_bench.py
+
+# Lighthouse against a running site (make run in another terminal): BASE=http://127.0.0.1:8000
+lighthouse:
+	benchmarks/lighthouse.sh

@@ -67,7 +67,7 @@ def test_every_page_has_a_unique_title_description_canonical_and_open_graph(clie
     html = client.get(PAGES["article"]).content.decode()
     assert meta(html, "name", "description") == article.summary
     assert meta(html, "property", "og:type") == "article" and meta(html, "property", "og:title") == article.title
-    assert 'content="noindex' in client.get(PAGES["search"]).content.decode()
+    assert "Disallow: /search/" in client.get("/robots.txt").content.decode(), "search pages stay out of crawls"
 
 
 @pytest.mark.django_db
