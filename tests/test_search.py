@@ -10,6 +10,7 @@ import sys
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
@@ -56,9 +57,17 @@ HOSTILE = [
 ]
 
 
-@pytest.fixture(params=["whoosh"])
-def backend(request):
-    return get_backend()
+@pytest.fixture(params=["whoosh", "postgres"])
+def backend(request, settings):
+    """Each backend in turn, answering the site's views too; the index holds the published articles."""
+    if request.param == "postgres":
+        if connection.vendor != "postgresql":
+            pytest.skip("the PostgreSQL backend runs when DATABASE_URL points at PostgreSQL (as in CI)")
+        settings.HEALTHLIB_SEARCH_BACKEND = "conditions.search.postgres.SearchBackend"
+        get_backend.cache_clear()
+        get_backend().rebuild(SearchDocument.from_article(a) for a in Article.objects.published().prefetch_related("sections", "categories"))
+    yield get_backend()
+    get_backend.cache_clear()
 
 
 @pytest.mark.parametrize("query, slug", RELEVANCE, ids=[q for q, _ in RELEVANCE])
@@ -103,14 +112,14 @@ def test_autocomplete_reports_the_matched_name(backend):
 
 
 @pytest.mark.parametrize("query", HOSTILE, ids=range(len(HOSTILE)))
-def test_hostile_queries_get_a_normal_page(client, query):
+def test_hostile_queries_get_a_normal_page(backend, client, query):
     for url in ("/search/", "/search/suggest/"):
         response = client.get(url, {"q": query, "page": "-3"})
         assert response.status_code in (200, 400)
         assert b"<script>alert(1)</script>" not in response.content
 
 
-def test_repeated_q_huge_page_and_unknown_category(client):
+def test_repeated_q_huge_page_and_unknown_category(backend, client):
     response = client.get("/search/?q=bone&q=<b>x</b>&page=99999999999999999999&category=nope")
     assert response.status_code == 200
     assert "Search results for “bone”" in response.content.decode()
@@ -124,7 +133,7 @@ def test_no_text_makes_search_fail(backend, text):
     backend.spelling(text)
 
 
-def test_results_page_pagination_and_category_filter(client):
+def test_results_page_pagination_and_category_filter(backend, client):
     html = client.get("/search/", {"q": "bone"}).content.decode()
     assert "page 1 of" in html and 'rel="next"' in html
     assert "Filter by category" in html and "Cancer (" in html
@@ -132,17 +141,17 @@ def test_results_page_pagination_and_category_filter(client):
     assert "in Cancer" in filtered and "/conditions/osteoporosis/" not in filtered
 
 
-def test_zero_results_page_is_friendly(client):
+def test_zero_results_page_is_friendly(backend, client):
     html = client.get("/search/", {"q": "qqqzzzxxx"}).content.decode()
     assert "We found no articles" in html and "A–Z index" in html and "/categories/" in html
 
 
-def test_did_you_mean_link_on_results_page(client):
+def test_did_you_mean_link_on_results_page(backend, client):
     html = client.get("/search/", {"q": "osteoporsis"}).content.decode()
     assert 'Did you mean: <a href="?q=osteoporosis">osteoporosis</a>' in html
 
 
-def test_suggest_json(client):
+def test_suggest_json(backend, client):
     data = client.get("/search/suggest/", {"q": "oste"}).json()
     assert data["results"][0] == {"title": "Osteoarthritis", "url": "/conditions/osteoarthritis/", "matched": ""}
 

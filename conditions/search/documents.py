@@ -12,8 +12,15 @@ import re
 import unicodedata
 from dataclasses import asdict, dataclass
 
+from whoosh.analysis import CharsetFilter, StemmingAnalyzer
+from whoosh.support.charset import accent_map
+
 from ..markdown import plain_text
 from ..models import SectionKind
+
+# English stemming with accent folding, shared by every backend's Python side (Whoosh's
+# analyzer: a well-kept Porter stemmer that is already a dependency).
+STEMMER = StemmingAnalyzer() | CharsetFilter(accent_map)
 
 # (field, boost): title first, then the other names, the summary, the section text.
 SEARCH_FIELDS = [("title", 10.0), ("aka", 8.0), ("summary", 2.0), ("body", 1.0)]
@@ -56,3 +63,35 @@ def normalize_name(text):
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold()
     text = re.sub(r"['’]s\b", "", text)
     return " ".join(re.findall(r"[a-z0-9]+", text))
+
+
+MAX_QUERY_WORDS = 12
+
+
+def query_words(text):
+    """The words of a user's query (quoted phrases kept together), never query syntax."""
+    text = text.replace("\x00", " ")[:500]
+    phrases = [p for p in re.findall(r'"([^"]+)"', text) if re.search(r"\w", p)]
+    rest = re.sub(r'"[^"]*"?', " ", text)
+    words = [w for w in re.findall(r"\w+(?:['’]\w+)*", rest)]
+    words = [re.sub(r"['’]s$", "", w) for w in words]
+    words = [w for w in words if w.upper() not in ("AND", "OR", "NOT") or len(words) == 1]
+    return phrases[:3], words[:MAX_QUERY_WORDS]
+
+
+def stems(text):
+    return [token.text for token in STEMMER(text)]
+
+
+def matched_other_name(title, other_names, query_stems):
+    """The other name a query matched, when the title alone does not explain the hit."""
+    if not query_stems or set(query_stems) <= set(stems(title)):
+        return ""
+    overlap = {name: len(set(query_stems) & set(stems(name))) for name in other_names}
+    best = max(overlap, key=overlap.get, default="")
+    return best if overlap.get(best) else ""
+
+
+def fold(text):
+    """Accents folded (é → e), for engines that match bytes."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()

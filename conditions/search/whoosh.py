@@ -33,21 +33,20 @@ from collections import OrderedDict
 from pathlib import Path
 
 from whoosh import columns, fields, index
-from whoosh.analysis import CharsetFilter, StandardAnalyzer, StemmingAnalyzer
+from whoosh.analysis import CharsetFilter, StandardAnalyzer
 from whoosh.query import AndMaybe, And, FuzzyTerm, Or, Phrase, Term
 from whoosh.support.charset import accent_map
 
 from ..models import SectionKind
 from .base import BaseSearchBackend, Hit, SearchResults, SearchUnavailable
-from .documents import SEARCH_FIELDS, normalize_name
+from .documents import MAX_QUERY_WORDS, SEARCH_FIELDS, STEMMER, matched_other_name, normalize_name, query_words
 from .highlight import best_section, snippet, word_pattern
 from .names import NamedArticle, NameIndex
 
 logger = logging.getLogger(__name__)
 
-STEMMED = StemmingAnalyzer() | CharsetFilter(accent_map)
+STEMMED = STEMMER
 PLAIN = StandardAnalyzer() | CharsetFilter(accent_map)
-MAX_QUERY_WORDS = 12
 WRITE_TIMEOUT = 60.0
 CACHED_TERMS = 2048
 POSITIONAL_FIELDS = {"title", "aka", "summary"}
@@ -70,17 +69,6 @@ def build_schema():
         card=fields.COLUMN(columns.PickleColumn(columns.VarBytesColumn())),
         **text_fields,
     )
-
-
-def query_words(text):
-    """The words of a user's query (quoted phrases kept together), never query syntax."""
-    text = text.replace("\x00", " ")[:500]
-    phrases = [p for p in re.findall(r'"([^"]+)"', text) if re.search(r"\w", p)]
-    rest = re.sub(r'"[^"]*"?', " ", text)
-    words = [w for w in re.findall(r"\w+(?:['’]\w+)*", rest)]
-    words = [re.sub(r"['’]s$", "", w) for w in words]
-    words = [w for w in words if w.upper() not in ("AND", "OR", "NOT") or len(words) == 1]
-    return phrases[:3], words[:MAX_QUERY_WORDS]
 
 
 class WhooshSearchBackend(BaseSearchBackend):
@@ -315,11 +303,7 @@ class WhooshSearchBackend(BaseSearchBackend):
 
     def _hit(self, stored, stems, pattern):
         kind, text = (best_section(stored["sections"], pattern) if pattern else None) or ("", "")
-        matched_name = ""
-        if not stems <= set(self._stems(stored["title"])):
-            overlap = {name: len(stems & set(self._stems(name))) for name in stored["names"][1:]}
-            best = max(overlap, key=overlap.get, default="")
-            matched_name = best if overlap.get(best) else ""
+        matched_name = matched_other_name(stored["title"], stored["names"][1:], stems)
         return Hit(
             slug=stored["slug"],
             title=stored["title"],
