@@ -8,3 +8,6 @@ class ConditionsConfig(AppConfig):
     def ready(self):
         from . import signals  # noqa: F401
         from .search import signals as search_signals  # noqa: F401
+        from healthlib import pagecache
+
+        pagecache.connect_signals()

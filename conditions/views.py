@@ -7,12 +7,15 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from healthlib.pagecache import public_page
+
 from . import seo
 
 from .models import Article, Category
 from .navigation import AZ_LETTERS, az_entries
 
 
+@public_page
 def article_index(request):
     entries = az_entries(Article.objects.published().only("slug", "title", "also_known_as"))
     groups = [(letter, list(items)) for letter, items in groupby(entries, key=lambda entry: entry.letter)]
@@ -23,6 +26,7 @@ def article_index(request):
     )
 
 
+@public_page
 def article_detail(request, slug):
     """An article; staff who may view articles also see drafts and articles in review, marked as a preview."""
     preview = request.user.is_staff and request.user.has_perm("conditions.view_article")
@@ -46,6 +50,7 @@ def article_detail(request, slug):
     return response
 
 
+@public_page
 def category_detail(request, slug):
     category = get_object_or_404(Category, slug=slug)
     articles = category.articles.published().only("slug", "title", "summary")

@@ -7,6 +7,7 @@ from django.views.static import serve
 from conditions import feeds, seo
 
 from . import views
+from .pagecache import public_page
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,10 +16,11 @@ urlpatterns = [
     path("search/suggest/", views.suggest, name="search-suggest"),
     # The markdownx editor's preview and upload endpoints, hardened (conditions/editing.py).
     path("markdownx/", include("conditions.editing")),
-    path("sitemap.xml", sitemap, {"sitemaps": seo.SITEMAPS}, name="sitemap"),
-    path("robots.txt", seo.robots_txt, name="robots-txt"),
-    path("feeds/rss/", feeds.LatestArticlesFeed(), name="feed-rss"),
-    path("feeds/atom/", feeds.LatestArticlesAtomFeed(), name="feed-atom"),
+    path("sitemap.xml", public_page(sitemap), {"sitemaps": seo.SITEMAPS}, name="sitemap"),
+    path("robots.txt", public_page(seo.robots_txt), name="robots-txt"),
+    path("feeds/rss/", public_page(feeds.LatestArticlesFeed()), name="feed-rss"),
+    path("feeds/atom/", public_page(feeds.LatestArticlesAtomFeed()), name="feed-atom"),
+    path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,5 +1,7 @@
 """Site-wide pages: home, search results and search suggestions."""
 
+from django.core.cache import caches
+from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -10,10 +12,13 @@ from conditions.search import get_backend
 from conditions.search.base import SearchUnavailable
 from conditions.views import categories_with_counts
 
+from .pagecache import public_page
+
 MAX_QUERY_LENGTH = 200
 ABSURD_QUERY_LENGTH = 2000
 
 
+@public_page
 def home(request):
     articles = Article.objects.published()
     return render(
@@ -77,3 +82,28 @@ def suggest(request):
     except SearchUnavailable:
         return JsonResponse({"results": [], "error": "Search is temporarily unavailable."}, status=503)
     return JsonResponse({"results": [{"title": s.title, "url": s.url, "matched": s.matched} for s in suggestions]})
+
+
+def healthz(request):
+    """Whether this server can reach its database, cache and search index (JSON; 503 when not)."""
+    checks = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as error:  # any failure is the answer, not a crash
+        checks["database"] = f"error: {type(error).__name__}"
+    try:
+        caches["default"].set("healthz", "ok", 10)
+        checks["cache"] = "ok" if caches["default"].get("healthz") == "ok" else "error: value not kept"
+    except Exception as error:
+        checks["cache"] = f"error: {type(error).__name__}"
+    try:
+        get_backend().ping()
+        checks["search"] = "ok"
+    except Exception as error:
+        checks["search"] = f"error: {type(error).__name__}"
+    healthy = all(value == "ok" for value in checks.values())
+    response = JsonResponse({"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503)
+    response["Cache-Control"] = "no-store"
+    return response

@@ -183,7 +183,8 @@ def test_index_update_waits_for_commit(backend, django_capture_on_commit_callbac
         article.title = "Osteomalacia Quokka"
         article.save()
         assert backend.search("quokka").total == 0, "nothing indexed before the commit"
-    assert len(callbacks) == 1, "one index update per article however many rows changed"
+    updates = [callback for callback in callbacks if type(callback).__name__ == "_IndexUpdate"]
+    assert len(updates) == 1, "one index update per article however many rows changed"
 
 
 def test_failed_index_update_is_logged_and_keeps_the_save(backend, django_capture_on_commit_callbacks, caplog, monkeypatch):

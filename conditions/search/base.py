@@ -65,6 +65,10 @@ class BaseSearchBackend:
         """``{slug: content_hash}`` of what the index holds (for ``rebuild_index --check``)."""
         raise NotImplementedError
 
+    def ping(self):
+        """Raise ``SearchUnavailable`` unless the index can be read (cheaply: for health checks)."""
+        raise NotImplementedError
+
     def search(self, query, *, category=None, page=1, per_page=10):
         raise NotImplementedError
 

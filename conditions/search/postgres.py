@@ -108,6 +108,9 @@ class PostgresSearchBackend(BaseSearchBackend):
         SearchEntry.objects.bulk_create([SearchEntry(slug=d.slug, **_entry_fields(d)) for d in documents])
         self._add_words(documents)
 
+    def ping(self):
+        self._guard(lambda: SearchEntry.objects.exists())
+
     def indexed_hashes(self):
         return self._guard(lambda: dict(SearchEntry.objects.values_list("slug", "content_hash")))
 

@@ -195,6 +195,10 @@ class WhooshSearchBackend(BaseSearchBackend):
             if old_lock is not None:
                 old_lock.release()
 
+    def ping(self):
+        with self._searcher():
+            pass
+
     def indexed_hashes(self):
         with self._searcher() as (searcher, _):
             return {fields_["slug"]: fields_["content_hash"] for fields_ in searcher.all_stored_fields()}

@@ -38,12 +38,15 @@ MIDDLEWARE = [
     # Pages carry no secrets an attacker could probe through compression (no tokens in
     # public pages; the admin's CSRF token is masked per request), so gzip them.
     "django.middleware.gzip.GZipMiddleware",
+    "healthlib.requestlog.RequestLogMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Answers If-None-Match / If-Modified-Since with 304 from the ETag and Last-Modified set by views.
+    "django.middleware.http.ConditionalGetMiddleware",
 ]
 
 ROOT_URLCONF = "healthlib.urls"
@@ -110,9 +113,26 @@ HEALTHLIB_MAX_IMAGE_BYTES = int(os.environ.get("HEALTHLIB_MAX_IMAGE_BYTES", str(
 # Serve uploaded media from Django (the embedded default); a front server may take over.
 HEALTHLIB_SERVE_MEDIA = os.environ.get("HEALTHLIB_SERVE_MEDIA", "1") == "1"
 
+# Two caches: "default" (content version, rate limits) and "pages" (rendered pages,
+# healthlib/pagecache.py). The embedded default keeps both in files under the data
+# directory, so every worker process on the machine shares them; production points both
+# at Redis (settings/production.py).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": DATA_DIR / "cache" / "default"},
+    "pages": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": DATA_DIR / "cache" / "pages",
+              "OPTIONS": {"MAX_ENTRIES": 20000}},
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"json": {"()": "healthlib.requestlog.JsonFormatter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "json": {"class": "logging.StreamHandler", "formatter": "json"},
+    },
     "root": {"handlers": ["console"], "level": "INFO"},
+    "loggers": {
+        "healthlib.request": {"handlers": ["json"], "level": os.environ.get("HEALTHLIB_REQUEST_LOG_LEVEL", "INFO"), "propagate": False},
+    },
 }

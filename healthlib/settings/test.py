@@ -5,7 +5,7 @@ import tempfile
 from pathlib import Path
 
 from .base import *  # noqa: F403
-from .base import DATABASES
+from .base import DATABASES, LOGGING
 
 SECRET_KEY = "test-only-key"
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
@@ -19,3 +19,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["NAME"] = str(DATA_DIR / "test.sqlite3")
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-db.sqlite3")}
 HEALTHLIB_SEARCH_OPTIONS = {"path": DATA_DIR / "search"}
+
+# Each test run its own caches. Pages are not cached (tests change content inside
+# transactions that never commit, so the content version would not move); the caching
+# tests switch a real cache on. Request logs only when something fails.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"},
+    "pages": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
+}
+LOGGING["loggers"]["healthlib.request"]["level"] = "ERROR"
