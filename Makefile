@@ -6,11 +6,12 @@ MANAGE := $(BIN)/python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help run setup test test-browser bench lighthouse python-check browser checkers clean
+.PHONY: help run serve setup test test-browser bench lighthouse python-check browser checkers clean
 
 help:
 	@echo "make run    install, migrate, load content/, build the search index, serve http://$(HOST):$(PORT)"
 	@echo "make setup  everything 'make run' does except serving"
+	@echo "make serve  production-like: gunicorn, WhiteNoise, production settings (after make setup)"
 	@echo "make test   install test dependencies (and Chromium) and run the whole suite"
 
 python-check:
@@ -38,6 +39,21 @@ setup: $(VENV)/.installed
 
 run: setup
 	$(MANAGE) runserver $(HOST):$(PORT)
+
+# Production-like on one machine: production settings, gunicorn, WhiteNoise, shared file cache.
+# Plain HTTP on 127.0.0.1, so HTTPS redirects and secure cookies are off here (never in production).
+SERVE_ENV = DJANGO_SETTINGS_MODULE=healthlib.settings.production \
+  SECRET_KEY="$$(cat var/secret_key)" ALLOWED_HOSTS=127.0.0.1,localhost \
+  DATABASE_URL=$${DATABASE_URL:-sqlite:///$(CURDIR)/var/healthlib.sqlite3} CACHE_URL=$${CACHE_URL:-file://$(CURDIR)/var/cache} \
+  SECURE_SSL_REDIRECT=0 SECURE_HSTS_SECONDS=0 SECURE_COOKIES=0
+WORKERS ?= 2
+
+var/secret_key:
+	@mkdir -p var && umask 077 && python3 -c 'import secrets; print(secrets.token_urlsafe(60))' > $@
+
+serve: setup var/secret_key
+	$(SERVE_ENV) $(MANAGE) collectstatic --no-input --verbosity 0
+	$(SERVE_ENV) $(BIN)/gunicorn healthlib.wsgi --workers $(WORKERS) --bind $(HOST):$(PORT) --forwarded-allow-ips=127.0.0.1
 
 # Debian's Chromium drives the browser tests (Playwright cannot download its own here).
 browser:

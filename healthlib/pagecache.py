@@ -91,6 +91,9 @@ def public_page(view):
         if response.status_code == 200 and not response.streaming:
             response["ETag"] = '"%s"' % hashlib.sha256(response.content).hexdigest()[:32]
             patch_cache_control(response, public=True, max_age=PUBLIC_MAX_AGE)
+        if request.method == "HEAD" and not response.streaming:
+            response["Content-Length"] = len(response.content)
+            response.content = b""
         return response
 
     return wrapper

@@ -1,0 +1,90 @@
+"""Production: everything from the environment, and no start without what is required.
+
+Required: ``SECRET_KEY``, ``ALLOWED_HOSTS``, ``DATABASE_URL`` and a cache (``REDIS_URL`` or
+``CACHE_URL``). Optional: ``SEARCH_BACKEND`` (``postgres``, the default when the database
+is PostgreSQL, or ``whoosh``), ``CSRF_TRUSTED_ORIGINS``, ``SECURE_SSL_REDIRECT`` (default
+on), ``SECURE_HSTS_SECONDS`` (default one year), ``TRUST_X_FORWARDED_PROTO`` (set to 1
+behind a proxy that sets it). ``.env.example`` documents each. Static files are served
+by WhiteNoise, gzip-compressed with content-hashed names and far-future
+caching; ``manage.py check --deploy --fail-level WARNING`` passes under these settings.
+"""
+
+import os
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from .base import *  # noqa: F403
+from .base import DATA_DIR, MIDDLEWARE, tune_sqlite
+
+
+def required(name):
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise ImproperlyConfigured(f"{name} must be set in the environment for production; see .env.example")
+    return value
+
+
+def flag(name, default):
+    return os.environ.get(name, "1" if default else "0").strip().lower() in ("1", "true", "yes", "on")
+
+
+def cache_settings(url, prefix):
+    """A Django cache from a URL: redis[s]://…, file:///path or locmem://."""
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url, "KEY_PREFIX": prefix}
+    if url.startswith("file://"):
+        return {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": f"{url[7:].rstrip('/')}/{prefix}"}
+    if url.startswith("locmem://"):
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": prefix}
+    raise ImproperlyConfigured(f"cache URL {url!r}: use redis://host:port/db, file:///path or locmem://")
+
+
+DEBUG = False
+SECRET_KEY = required("SECRET_KEY")
+if len(SECRET_KEY) < 50:
+    raise ImproperlyConfigured("SECRET_KEY must be at least 50 characters: python -c 'import secrets; print(secrets.token_urlsafe(60))'")
+ALLOWED_HOSTS = [host.strip() for host in required("ALLOWED_HOSTS").split(",") if host.strip()]
+CSRF_TRUSTED_ORIGINS = [origin.strip() for origin in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if origin.strip()]
+
+DATABASES = {
+    "default": tune_sqlite(dj_database_url.parse(
+        required("DATABASE_URL"),
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
+    ))
+}
+
+CACHE_URL = os.environ.get("REDIS_URL") or os.environ.get("CACHE_URL") or required("REDIS_URL")
+CACHES = {"default": cache_settings(CACHE_URL, "healthlib"), "pages": cache_settings(CACHE_URL, "healthlib-pages")}
+
+_search = os.environ.get("SEARCH_BACKEND", "postgres" if DATABASES["default"]["ENGINE"].endswith("postgresql") else "whoosh")
+HEALTHLIB_SEARCH_BACKEND = {
+    "postgres": "conditions.search.postgres.SearchBackend",
+    "whoosh": "conditions.search.whoosh.SearchBackend",
+}.get(_search, _search)
+
+# HTTPS and the proxy in front.
+SECURE_SSL_REDIRECT = flag("SECURE_SSL_REDIRECT", True)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+if flag("TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = flag("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = flag("SECURE_HSTS_PRELOAD", True)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = flag("SECURE_COOKIES", True)  # off only for plain-HTTP trials (make serve)
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Static files: WhiteNoise (compressed, hashed names, cached for a year) right after SecurityMiddleware.
+MIDDLEWARE = [*MIDDLEWARE]
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "whitenoise.middleware.WhiteNoiseMiddleware")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+STATIC_ROOT = os.environ.get("STATIC_ROOT", str(DATA_DIR / "static"))
+MEDIA_ROOT = os.environ.get("MEDIA_ROOT", str(DATA_DIR / "media"))
+HEALTHLIB_SERVE_MEDIA = flag("HEALTHLIB_SERVE_MEDIA", True)

@@ -1,0 +1,297 @@
+"""Production: settings from the environment, the shared page cache, health, logs, backups,
+and two real app servers sharing one PostgreSQL and one Redis."""
+
+import http.cookiejar
+import json
+import logging
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.core.cache import caches
+from django.db import connection
+
+from conditions.models import Article
+from conditions.search import get_backend
+from healthlib import pagecache
+
+ROOT = Path(settings.BASE_DIR)
+PRODUCTION_ENV = {
+    "DJANGO_SETTINGS_MODULE": "healthlib.settings.production",
+    "SECRET_KEY": "k" * 20 + "-production-test-key-that-is-long-enough-0123456789",
+    "ALLOWED_HOSTS": "health.example.org,127.0.0.1",
+    "DATABASE_URL": "sqlite:////tmp/healthlib-production-check.sqlite3",
+    "REDIS_URL": "redis://127.0.0.1:6379/15",
+}
+LOCAL_PAGE_CACHE = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "prod-default"},
+    "pages": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "prod-pages"},
+}
+
+
+def manage(*args, env, timeout=120):
+    base = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV and k != "DATABASE_URL"}
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=timeout)
+
+
+# -- settings ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL"])
+def test_production_refuses_to_start_without_a_required_setting(missing, tmp_path):
+    env = {**PRODUCTION_ENV, missing: "", "HEALTHLIB_DATA_DIR": str(tmp_path)}
+    result = manage("check", env=env)
+    assert result.returncode != 0
+    assert f"{missing} must be set in the environment for production" in result.stderr
+
+
+def test_production_settings_pass_the_deployment_checklist(tmp_path):
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env={**PRODUCTION_ENV, "HEALTHLIB_DATA_DIR": str(tmp_path)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+# -- page cache ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def page_cache(settings):
+    settings.CACHES = LOCAL_PAGE_CACHE
+    caches["default"].clear()
+    caches["pages"].clear()
+    yield
+    caches["pages"].clear()
+
+
+@pytest.mark.django_db
+def test_anonymous_pages_are_cached_revalidated_and_invalidated(client, page_cache, django_capture_on_commit_callbacks):
+    url = "/conditions/osteoporosis/"
+    first = client.get(url)
+    assert first["X-Cache"] == "miss" and "public" in first["Cache-Control"] and "max-age=300" in first["Cache-Control"]
+    second = client.get(url)
+    assert second["X-Cache"] == "hit" and second.content == first.content
+    assert second["ETag"] == first["ETag"] and second["Last-Modified"]
+    assert client.get(url, headers={"if-none-match": first["ETag"]}).status_code == 304
+    assert client.get(url, headers={"if-modified-since": first["Last-Modified"]}).status_code == 304
+    article = Article.objects.get(slug="osteoporosis")
+    with django_capture_on_commit_callbacks(execute=True):
+        article.summary = "A freshly edited summary."
+        article.save()
+    third = client.get(url)
+    assert third["X-Cache"] == "miss" and "A freshly edited summary." in third.content.decode()
+    assert third["ETag"] != first["ETag"]
+    assert client.get(url, headers={"if-none-match": first["ETag"]}).status_code == 200
+    for other in ("/", "/conditions/", "/categories/bones-joints-muscles/", "/feeds/rss/", "/sitemap.xml", "/robots.txt"):
+        assert client.get(other)["X-Cache"] == "miss" and client.get(other)["X-Cache"] == "hit", other
+
+
+@pytest.mark.django_db
+def test_signed_in_staff_always_get_fresh_private_pages(client, page_cache):
+    client.get("/conditions/osteoporosis/")
+    staff = User.objects.create_user("staffer", password="x", is_staff=True)
+    staff.groups.add(Group.objects.get(name="Editor"))
+    client.force_login(staff)
+    response = client.get("/conditions/osteoporosis/")
+    assert "X-Cache" not in response and "private" in response["Cache-Control"] and "public" not in response["Cache-Control"]
+
+
+# -- operations ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_healthz_reports_each_dependency(client, settings, tmp_path):
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.json() == {"status": "ok", "checks": {"database": "ok", "cache": "ok", "search": "ok"}}
+    settings.CACHES = {**LOCAL_PAGE_CACHE, "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}}
+    settings.HEALTHLIB_SEARCH_OPTIONS = {"path": tmp_path / "no-index"}
+    get_backend.cache_clear()
+    try:
+        response = client.get("/healthz")
+    finally:
+        get_backend.cache_clear()
+    assert response.status_code == 503
+    checks = response.json()["checks"]
+    assert checks["database"] == "ok" and checks["cache"].startswith("error") and checks["search"].startswith("error")
+
+
+@pytest.mark.django_db
+def test_requests_are_logged_as_json_with_a_request_id(client, caplog):
+    with caplog.at_level(logging.INFO, logger="healthlib.request"):
+        response = client.get("/conditions/osteoporosis/", headers={"x-request-id": "abc-123"})
+    assert response["X-Request-ID"] == "abc-123"
+    record = next(r for r in caplog.records if r.name == "healthlib.request")
+    line = json.loads(logging.getLogger("healthlib.request").handlers[0].formatter.format(record))
+    assert {"request_id": "abc-123", "method": "GET", "path": "/conditions/osteoporosis/", "status": 200}.items() <= line.items()
+    assert line["ms"] >= 0 and line["bytes"] > 0
+    assert client.get("/", headers={"x-request-id": "bad id with spaces"})["X-Request-ID"] != "bad id with spaces"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_database_backup_restores(tmp_path):
+    """The documented backup (pg_dump / SQLite's online backup) restores every article."""
+    from conditions.categories import create_body_systems
+    from conditions.importer import import_content
+    from conditions.models import Category
+
+    create_body_systems(Category)
+    import_content([settings.HEALTHLIB_CONTENT_DIR])
+    expected = set(Article.objects.published().values_list("slug", flat=True))
+    db = connection.settings_dict
+    if connection.vendor == "postgresql":
+        dump = tmp_path / "healthlib.dump"
+        target = f"{db['NAME']}_restore"
+        args = ["-h", db["HOST"] or "127.0.0.1", "-p", str(db["PORT"] or 5432), "-U", db["USER"] or "postgres"]
+        subprocess.run(["pg_dump", *args, "-Fc", "-f", str(dump), db["NAME"]], check=True, timeout=120)
+        subprocess.run(["dropdb", *args, "--if-exists", target], check=True)
+        subprocess.run(["createdb", *args, target], check=True)
+        try:
+            subprocess.run(["pg_restore", *args, "--no-owner", "-d", target, str(dump)], check=True, timeout=120)
+            out = subprocess.run(["psql", *args, "-At", "-d", target, "-c", "SELECT slug FROM conditions_article WHERE status = 'published'"],
+                                 check=True, capture_output=True, text=True).stdout
+        finally:
+            subprocess.run(["dropdb", *args, "--if-exists", target], check=True)
+        restored = set(out.split())
+    else:
+        backup = tmp_path / "backup.sqlite3"
+        source = sqlite3.connect(db["NAME"])
+        with sqlite3.connect(backup) as destination:
+            source.backup(destination)
+        source.close()
+        with sqlite3.connect(backup) as restored_db:
+            restored = {row[0] for row in restored_db.execute("SELECT slug FROM conditions_article WHERE status = 'published'")}
+    assert restored == expected and len(restored) == 32
+
+
+# -- two servers ----------------------------------------------------------------------
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, env, data_dir):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "healthlib.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{self.port}"],
+            cwd=ROOT, env={**env, "HEALTHLIB_DATA_DIR": str(data_dir)}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        self.cookies = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if self.get("/healthz")[0] == 200:
+                    return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError("server did not start: " + self.process.stderr.read().decode()[-2000:])
+
+    def get(self, path):
+        try:
+            with self.opener.open(self.url + path, timeout=30) as response:
+                return response.status, dict(response.headers), response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), error.read().decode()
+
+    def post(self, path, data):
+        token = next(c.value for c in self.cookies if c.name == "csrftoken")
+        body = urllib.parse.urlencode({**data, "csrfmiddlewaretoken": token}, doseq=True).encode()
+        request = urllib.request.Request(self.url + path, data=body, headers={"Referer": self.url + path})
+        try:
+            with self.opener.open(request, timeout=30) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    def login(self, username, password):
+        self.get("/admin/login/")
+        status, body = self.post("/admin/login/?next=/admin/", {"username": username, "password": password, "next": "/admin/"})
+        assert status == 200 and "Log out" in body, body[:500]
+
+    def stop(self):
+        self.process.terminate()
+        _, errors = self.process.communicate(timeout=30)
+        return errors.decode(errors="replace")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_servers_share_one_database_and_one_cache(tmp_path):
+    if connection.vendor != "postgresql":
+        pytest.skip("two servers share PostgreSQL and Redis; runs when DATABASE_URL is PostgreSQL (as in CI)")
+    from conditions.categories import create_body_systems
+    from conditions.importer import import_content
+    from conditions.models import Category
+    from conditions.search.documents import SearchDocument
+    from conditions.search.postgres import PostgresSearchBackend
+
+    from .test_editors import form_data
+
+    create_body_systems(Category)
+    import_content([settings.HEALTHLIB_CONTENT_DIR])
+    PostgresSearchBackend().rebuild(SearchDocument.from_article(a) for a in Article.objects.published().prefetch_related("sections", "categories"))
+    draft = Article.objects.create(title="Quokka Fever", slug="quokka-fever", summary="A made-up condition.", status="review")
+    draft.set_sections({"overview": "Quokka fever is a made-up condition for this test."})
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+    # The servers run production's password hashers, not the tests' fast one.
+    User.objects.create(username="chief", is_staff=True, is_superuser=True,
+                        password=PBKDF2PasswordHasher().encode("a long test password", "testsalt1234", iterations=1000))
+    db = connection.settings_dict
+    redis_db = 15
+    subprocess.run(["redis-cli", "-n", str(redis_db), "FLUSHDB"], check=True, capture_output=True)
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
+        **PRODUCTION_ENV,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
+        "SEARCH_BACKEND": "postgres",
+        "SECURE_SSL_REDIRECT": "0",
+        "SECURE_COOKIES": "0",
+        "SECURE_HSTS_SECONDS": "0",
+        "DATABASE_CONN_MAX_AGE": "0",
+        "STATIC_ROOT": str(tmp_path / "static"),
+    }
+    collected = manage("collectstatic", "--no-input", env=env, timeout=300)
+    assert collected.returncode == 0, collected.stderr
+    a, b = Server(env, tmp_path / "a"), Server(env, tmp_path / "b")
+    try:
+        assert b.get("/conditions/quokka-fever/")[0] == 404
+        assert b.get("/conditions/osteoporosis/")[1]["X-Cache"] == "miss"
+        assert b.get("/conditions/osteoporosis/")[1]["X-Cache"] == "hit"
+
+        a.login("chief", "a long test password")
+        status, body = a.post("/admin/conditions/article/", {"action": "publish", "_selected_action": [draft.pk]})
+        assert status == 200 and "Published: 1 article(s)" in body
+        status, _, page = b.get("/conditions/quokka-fever/")
+        assert status == 200 and "Quokka Fever" in page, "published through A, shown by B at once"
+        assert "/conditions/quokka-fever/" in b.get("/search/?q=quokka")[2], "and found by B's search"
+
+        osteoporosis = Article.objects.get(slug="osteoporosis")
+        change = f"/admin/conditions/article/{osteoporosis.pk}/change/"
+        a.get(change)
+        status, _ = a.post(change, form_data(osteoporosis, summary="Edited on server A just now."))
+        assert status == 200
+        status, headers, page = b.get("/conditions/osteoporosis/")
+        assert headers["X-Cache"] == "miss" and "Edited on server A just now." in page, "the edit retired B's cached page"
+    finally:
+        logs = a.stop() + b.stop()
+        if "Traceback" in logs:
+            print(logs[-6000:])
+        subprocess.run(["redis-cli", "-n", str(redis_db), "FLUSHDB"], capture_output=True)
+
