@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from .content_format import ArticleSource, ContentError, parse
 from .models import Article, Category
+from .search.signals import deferred_index_updates
 
 
 @dataclass
@@ -41,6 +42,12 @@ def source_files(paths):
 
 
 def import_content(paths):
+    """Load source files (see the module docstring); the search index is updated once, at the end."""
+    with deferred_index_updates():
+        return _import_content(paths)
+
+
+def _import_content(paths):
     files, errors = source_files(paths)
     report = ImportReport(errors=errors)
     sources = {}

@@ -303,3 +303,20 @@ def test_missing_index_gives_friendly_page(client, tmp_path, settings):
         assert client.get("/search/suggest/", {"q": "os"}).status_code == 503
     finally:
         get_backend.cache_clear()
+
+
+def test_import_updates_the_index_once_at_the_end(write_source, monkeypatch, django_capture_on_commit_callbacks):
+    from conditions.importer import import_content
+
+    backend = get_backend()
+    calls = []
+    original = type(backend).add_bulk
+    monkeypatch.setattr(type(backend), "add_bulk", lambda self, docs: calls.append(len(docs)) or original(self, docs))
+    write_source("quokka-fever", title="Quokka Fever")
+    path = write_source("wombat-cough", title="Wombat Cough")
+    with django_capture_on_commit_callbacks(execute=True):
+        report = import_content([path.parent])
+    assert sorted(report.created) == ["quokka-fever", "wombat-cough"]
+    assert calls == [2], "one batch for the whole import"
+    assert backend.search("wombat cough").hits[0].slug == "wombat-cough"
+    call_command("rebuild_index", stdout=open(os.devnull, "w"))  # restore for the other tests
