@@ -6,7 +6,7 @@ MANAGE := $(BIN)/python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help run serve setup test test-browser bench lighthouse python-check browser checkers clean
+.PHONY: help run serve setup test test-browser bench bench-http lighthouse python-check browser checkers clean
 
 help:
 	@echo "make run    install, migrate, load content/, build the search index, serve http://$(HOST):$(PORT)"
@@ -80,6 +80,11 @@ clean:
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/search_bench.py
+	$(BIN)/python benchmarks/http_bench.py
+
+# Only the HTTP load figures (wrk; PostgreSQL and Redis on 127.0.0.1 for the production layout).
+bench-http: $(VENV)/.installed
+	$(BIN)/python benchmarks/http_bench.py
 
 # Lighthouse against a running site (make run in another terminal): BASE=http://127.0.0.1:8000
 lighthouse:
