@@ -13,6 +13,7 @@ from conditions.search.base import SearchUnavailable
 from conditions.views import categories_with_counts
 
 from .pagecache import public_page
+from .ratelimit import rate_limited
 
 MAX_QUERY_LENGTH = 200
 ABSURD_QUERY_LENGTH = 2000
@@ -49,6 +50,7 @@ def _page_number(request):
 
 
 @require_GET
+@rate_limited("search", "HEALTHLIB_SEARCH_RATE_LIMIT")
 def search(request):
     query = _query(request)
     context = {"query": query or "", "categories": categories_with_counts()}
@@ -75,6 +77,7 @@ def search(request):
 
 
 @require_GET
+@rate_limited("suggest", "HEALTHLIB_SUGGEST_RATE_LIMIT", json=True)
 def suggest(request):
     query = _query(request) or ""
     try:

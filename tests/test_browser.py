@@ -98,6 +98,8 @@ def test_editor_live_preview_and_image_upload_in_the_admin(browser, site):
 
     User.objects.create_superuser("chief", password="a long test password")
     page = browser.new_page(viewport={"width": 1280, "height": 900})
+    blocked = []  # the admin and the markdownx editor must work under the site's CSP
+    page.on("console", lambda message: "Content Security Policy" in message.text and blocked.append(message.text))
     page.goto(f"{site}/admin/login/")
     page.fill("#id_username", "chief")
     page.fill("#id_password", "a long test password")
@@ -134,4 +136,5 @@ def test_editor_live_preview_and_image_upload_in_the_admin(browser, site):
     assert "480w" in image.get_attribute("srcset") and image.get_attribute("loading") == "lazy"
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "article-with-uploaded-image.png")
+    assert not blocked, blocked
     page.close()

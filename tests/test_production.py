@@ -40,7 +40,8 @@ LOCAL_PAGE_CACHE = {
 
 
 def manage(*args, env, timeout=120):
-    base = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV and k != "DATABASE_URL"}
+    # (The browser tests set DJANGO_ALLOW_ASYNC_UNSAFE for Playwright; a deployment never would.)
+    base = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV and k not in ("DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")}
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=timeout)
 
 

@@ -33,6 +33,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 from whoosh import columns, fields, index
+from whoosh.filedb.filestore import FileStorage
 from whoosh.analysis import CharsetFilter, StandardAnalyzer
 from whoosh.query import AndMaybe, And, FuzzyTerm, Or, Phrase, Term
 from whoosh.support.charset import accent_map
@@ -175,8 +176,9 @@ class WhooshSearchBackend(BaseSearchBackend):
         # land in the new index (see _write).
         old_lock = None
         live = self._live_dir()
-        if live is not None and index.exists_in(live):
-            old_lock = index.open_dir(live).storage.lock("WRITELOCK")
+        if live is not None and live.is_dir():
+            # The folder's lock file, without reading the (possibly corrupt) index itself.
+            old_lock = FileStorage(str(live)).lock("WRITELOCK")
             old_lock.acquire(blocking=True)
         try:
             if processes > 1:

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 DATA_DIR = Path(os.environ.get("HEALTHLIB_DATA_DIR", BASE_DIR / "var")).resolve()
@@ -29,6 +30,7 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "markdownx",
     "reversion",
+    "axes",
     "healthlib",
     "conditions",
 ]
@@ -47,7 +49,45 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Answers If-None-Match / If-Modified-Since with 304 from the ETag and Last-Modified set by views.
     "django.middleware.http.ConditionalGetMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "healthlib.security.PermissionsPolicyMiddleware",
+    "healthlib.security.DatabaseUnavailableMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
+
+# Sign-in lockout (django-axes): five failures for one user name from one address lock
+# that pair for 15 minutes; the right password is refused meanwhile. Attempts are kept
+# in the database, so every web server sees them.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = 0.25  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+
+# Content-Security-Policy (Django's own middleware): scripts only from our origin or with
+# the per-request nonce, never inline; no plugins, no framing, forms post home. Styles
+# allow inline attributes (the admin uses them); scripts do not.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Request size limits: form posts (not file uploads) up to 2.5 MB, at most 2,000 fields.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 ROOT_URLCONF = "healthlib.urls"
 
@@ -61,6 +101,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
             ],
         },
     },
@@ -118,6 +159,11 @@ HEALTHLIB_SITE_NAME = "Health Library"
 HEALTHLIB_REVIEW_INTERVAL_YEARS = int(os.environ.get("HEALTHLIB_REVIEW_INTERVAL_YEARS", "3"))
 HEALTHLIB_MAX_IMAGE_BYTES = int(os.environ.get("HEALTHLIB_MAX_IMAGE_BYTES", str(10 * 1024 * 1024)))
 # Serve uploaded media from Django (the embedded default); a front server may take over.
+# Per-client limits, "requests/seconds" (healthlib/ratelimit.py). Typing in the search box
+# asks for suggestions on each pause, so they get more room than full searches.
+HEALTHLIB_SEARCH_RATE_LIMIT = os.environ.get("HEALTHLIB_SEARCH_RATE_LIMIT", "60/60")
+HEALTHLIB_SUGGEST_RATE_LIMIT = os.environ.get("HEALTHLIB_SUGGEST_RATE_LIMIT", "300/60")
+HEALTHLIB_API_RATE_LIMIT = os.environ.get("HEALTHLIB_API_RATE_LIMIT", "120/60")
 HEALTHLIB_SERVE_MEDIA = os.environ.get("HEALTHLIB_SERVE_MEDIA", "1") == "1"
 
 # Two caches: "default" (content version, rate limits) and "pages" (rendered pages,
