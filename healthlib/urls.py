@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("conditions.urls")),
     path("search/", views.search, name="search"),
     path("search/suggest/", views.suggest, name="search-suggest"),
+    path("api/v1/", include("conditions.syndication")),
     # The markdownx editor's preview and upload endpoints, hardened (conditions/editing.py).
     path("markdownx/", include("conditions.editing")),
     path("sitemap.xml", public_page(sitemap), {"sitemaps": seo.SITEMAPS}, name="sitemap"),

@@ -1,0 +1,330 @@
+"""Read-only syndication API (JSON), like the NHS website content API and MedlinePlus Connect.
+
+    /api/v1/articles/               published articles, paginated; ?category=&updated_since=&page=&page_size=
+    /api/v1/articles/<slug>/        one article: metadata, each section as Markdown and sanitized HTML
+    /api/v1/search/?q=              the site's ranked search results
+    /api/v1/openapi.json            the OpenAPI 3.1 description of all of this
+
+Plain Django views and a hand-written OpenAPI document rather than Django REST Framework:
+four read-only endpoints do not justify a framework, and writing the schema by hand keeps
+it exact (Schemathesis checks every response against it in the test suite). Every
+response allows any origin (CORS, no credentials); successful responses carry a strong
+``ETag`` (a hash of the body) and ``Last-Modified``, and ``ConditionalGetMiddleware``
+answers revalidations with 304; article responses are kept in the shared page cache like
+the HTML pages (``healthlib.pagecache``). Clients are rate limited (``HEALTHLIB_API_RATE_LIMIT``,
+429 with ``Retry-After``). Drafts and articles in review never appear.
+"""
+
+import hashlib
+import json
+import re
+from functools import wraps
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import Max
+from django.http import HttpResponse
+from django.urls import path, reverse
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.http import http_date
+from django.utils import timezone
+
+from healthlib.pagecache import public_page
+from healthlib.ratelimit import over_limit
+
+from .models import Article, Category
+from .search import get_backend
+from .search.base import SearchUnavailable
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
+MAX_QUERY_LENGTH = 200
+ABSURD_QUERY_LENGTH = 2000
+ALLOWED_METHODS = "GET, HEAD, OPTIONS"
+RELATIVE_URL_RE = re.compile(r'((?:href|src)=")(/[^/"])')
+SRCSET_RE = re.compile(r'(srcset=")([^"]*)(")')
+
+
+class ApiError(Exception):
+    def __init__(self, status, message, **extra):
+        super().__init__(message)
+        self.status, self.message, self.extra = status, message, extra
+
+
+def _json(data, status=200):
+    body = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, separators=(",", ":"))
+    return HttpResponse(body, status=status, content_type="application/json")
+
+
+def _error(status, message, **extra):
+    return _json({"error": message, **extra}, status=status)
+
+
+def api_view(view):
+    """Methods, CORS, rate limit, JSON errors and caching headers for every endpoint."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.method == "OPTIONS":
+            response = HttpResponse(status=204)
+            response["Access-Control-Allow-Methods"] = ALLOWED_METHODS
+            response["Access-Control-Allow-Headers"] = "If-None-Match, If-Modified-Since"
+            response["Access-Control-Max-Age"] = "86400"
+        elif request.method not in ("GET", "HEAD"):
+            response = _error(405, f"{request.method} is not allowed; this API is read-only.")
+            response["Allow"] = ALLOWED_METHODS
+        elif retry_after := over_limit(request, "api", settings.HEALTHLIB_API_RATE_LIMIT):
+            response = _error(429, "Too many requests; wait and retry.", retry_after=retry_after)
+            response["Retry-After"] = str(retry_after)
+        else:
+            try:
+                response = view(request, *args, **kwargs)
+            except ApiError as error:
+                response = _error(error.status, error.message, **error.extra)
+            if response.status_code == 200:
+                response["ETag"] = '"%s"' % hashlib.sha256(response.content).hexdigest()[:32]
+                response["Cache-Control"] = "public, max-age=300"
+        response["Access-Control-Allow-Origin"] = "*"
+        response["Access-Control-Expose-Headers"] = "ETag, Last-Modified, Retry-After"
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    return wrapper
+
+
+def _int_param(request, name, default, low, high):
+    raw = request.GET.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, f"'{name}' must be a whole number.") from None
+    if not low <= value <= high:
+        raise ApiError(400, f"'{name}' must be between {low} and {high}.")
+    return value
+
+
+def _absolute(request, url):
+    return request.build_absolute_uri(url)
+
+
+def _item(request, article):
+    return {
+        "slug": article.slug,
+        "title": article.title,
+        "summary": article.summary,
+        "also_known_as": list(article.also_known_as),
+        "categories": [{"slug": c.slug, "name": c.name} for c in article.categories.all()],
+        "url": _absolute(request, article.get_absolute_url()),
+        "api_url": _absolute(request, reverse("api-article", args=[article.slug])),
+        "updated_at": article.updated_at,
+        "reviewed_on": article.reviewed_on,
+        "reviewed_by": article.reviewed_by or None,  # null unless a reviewer is recorded
+    }
+
+
+def _absolute_html(request, html):
+    origin = f"{request.scheme}://{request.get_host()}"
+    html = RELATIVE_URL_RE.sub(lambda m: m.group(1) + origin + m.group(2), html)
+    return SRCSET_RE.sub(lambda m: m.group(1) + re.sub(r"(^|,\s*)/", lambda n: n.group(1) + origin + "/", m.group(2)) + m.group(3), html)
+
+
+def _last_modified(response, moments):
+    moments = [moment for moment in moments if moment]
+    if moments:
+        response["Last-Modified"] = http_date(max(moments).timestamp())
+    return response
+
+
+@api_view
+@public_page
+def articles(request):
+    queryset = Article.objects.published().prefetch_related("categories").order_by("title", "slug")
+    category = request.GET.get("category", "")
+    if category:
+        if not Category.objects.filter(slug=category).exists():
+            raise ApiError(400, f"unknown category '{category[:100]}'", valid=list(Category.objects.values_list("slug", flat=True)))
+        queryset = queryset.filter(categories__slug=category)
+    since = request.GET.get("updated_since", "")
+    if since:
+        moment = _parse_moment(since)
+        queryset = queryset.filter(updated_at__gte=moment)
+    page_size = _int_param(request, "page_size", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    page = _int_param(request, "page", 1, 1, 1_000_000)
+    count = queryset.count()
+    pages = max(1, -(-count // page_size))
+    page = min(page, pages)
+    shown = list(queryset[(page - 1) * page_size : page * page_size])
+
+    def link(number):
+        query = request.GET.copy()
+        query["page"] = number
+        return _absolute(request, f"{request.path}?{query.urlencode()}")
+
+    response = _json({
+        "count": count,
+        "page": page,
+        "pages": pages,
+        "next": link(page + 1) if page < pages else None,
+        "previous": link(page - 1) if page > 1 else None,
+        "results": [_item(request, article) for article in shown],
+    })
+    newest = queryset.aggregate(newest=Max("updated_at"))["newest"]
+    return _last_modified(response, [newest])
+
+
+def _parse_moment(text):
+    try:
+        moment = parse_datetime(text) or (parse_date(text) and timezone.datetime.combine(parse_date(text), timezone.datetime.min.time()))
+    except ValueError:
+        moment = None
+    if not moment:
+        raise ApiError(400, "'updated_since' must be an ISO 8601 date or date-time, e.g. 2026-01-31 or 2026-01-31T12:00:00Z.")
+    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+
+
+@api_view
+@public_page
+def article(request, slug):
+    found = Article.objects.published().with_page_data().filter(slug=slug).first()
+    if found is None:
+        raise ApiError(404, "No published article has that slug.")
+    data = _item(request, found)
+    data["sections"] = [
+        {"kind": s.kind, "title": str(s.get_kind_display()), "markdown": s.markdown, "html": _absolute_html(request, s.html)}
+        for s in found.sections.all()
+    ]
+    data["related"] = [{"slug": r.slug, "title": r.title, "url": _absolute(request, r.get_absolute_url())} for r in found.related.all()]
+    return _last_modified(_json(data), [found.updated_at])
+
+
+@api_view
+def search(request):
+    raw = (request.GET.getlist("q") or [""])[0]
+    if len(raw) > ABSURD_QUERY_LENGTH:
+        raise ApiError(400, "'q' is too long; use a few words.")
+    query = " ".join(raw.replace("\x00", " ").split())[:MAX_QUERY_LENGTH]
+    page = _int_param(request, "page", 1, 1, 1_000_000)
+    category = request.GET.get("category", "") or None
+    if category and not Category.objects.filter(slug=category).exists():
+        raise ApiError(400, f"unknown category '{category[:100]}'", valid=list(Category.objects.values_list("slug", flat=True)))
+    if not query:
+        return _json({"query": "", "total": 0, "page": 1, "pages": 1, "suggestion": None, "results": []})
+    try:
+        results = get_backend().search(query, category=category, page=page)
+    except SearchUnavailable:
+        raise ApiError(503, "Search is temporarily unavailable.") from None
+    return _json({
+        "query": query,
+        "total": results.total,
+        "page": results.page,
+        "pages": results.pages,
+        "suggestion": results.suggestion or None,
+        "results": [
+            {"slug": hit.slug, "title": hit.title, "url": _absolute(request, hit.url), "summary": hit.summary,
+             "matched_name": hit.matched_name or None, "section": hit.section or None, "snippet": hit.snippet or None}
+            for hit in results.hits
+        ],
+    })
+
+
+@api_view
+def openapi(request):
+    return _json(openapi_document(request))
+
+
+def openapi_document(request):
+    nullable_string = {"type": ["string", "null"]}
+    error = {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
+    category = {"type": "object", "required": ["slug", "name"], "properties": {"slug": {"type": "string"}, "name": {"type": "string"}},
+                "additionalProperties": False}
+    item_properties = {
+        "slug": {"type": "string"}, "title": {"type": "string"}, "summary": {"type": "string"},
+        "also_known_as": {"type": "array", "items": {"type": "string"}},
+        "categories": {"type": "array", "items": {"$ref": "#/components/schemas/Category"}},
+        "url": {"type": "string", "format": "uri"}, "api_url": {"type": "string", "format": "uri"},
+        "updated_at": {"type": "string", "format": "date-time"},
+        "reviewed_on": {"type": ["string", "null"], "format": "date"},
+        "reviewed_by": {**nullable_string, "description": "Only when a medical reviewer is recorded."},
+    }
+    item = {"type": "object", "required": list(item_properties), "properties": item_properties, "additionalProperties": False}
+    section = {"type": "object", "required": ["kind", "title", "markdown", "html"], "additionalProperties": False,
+               "properties": {"kind": {"type": "string"}, "title": {"type": "string"}, "markdown": {"type": "string"},
+                              "html": {"type": "string", "description": "Sanitized HTML; links are absolute."}}}
+    detail = {"type": "object", "required": [*item_properties, "sections", "related"], "additionalProperties": False,
+              "properties": {**item_properties, "sections": {"type": "array", "items": section},
+                             "related": {"type": "array", "items": {"type": "object", "required": ["slug", "title", "url"],
+                                                                     "properties": {"slug": {"type": "string"}, "title": {"type": "string"},
+                                                                                    "url": {"type": "string", "format": "uri"}}}}}}
+    hit = {"type": "object", "required": ["slug", "title", "url", "summary", "matched_name", "section", "snippet"], "additionalProperties": False,
+           "properties": {"slug": {"type": "string"}, "title": {"type": "string"}, "url": {"type": "string", "format": "uri"},
+                          "summary": {"type": "string"}, "matched_name": nullable_string, "section": nullable_string,
+                          "snippet": {**nullable_string, "description": "HTML: escaped text with <mark> around matched words."}}}
+
+    def json_response(description, schema, headers=None):
+        response = {"description": description, "content": {"application/json": {"schema": schema}}}
+        if headers:
+            response["headers"] = headers
+        return response
+
+    caching = {"ETag": {"schema": {"type": "string"}}, "Last-Modified": {"schema": {"type": "string"}}}
+    common = {
+        "304": {"description": "Not modified (If-None-Match / If-Modified-Since matched)."},
+        "400": json_response("Bad parameter.", {"$ref": "#/components/schemas/Error"}),
+        "405": json_response("Method not allowed (read-only API).", {"$ref": "#/components/schemas/Error"}),
+        "429": json_response("Too many requests.", {"$ref": "#/components/schemas/Error"},
+                             {"Retry-After": {"schema": {"type": "string"}, "description": "Seconds to wait."}}),
+    }
+    page_params = [
+        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000000}},
+    ]
+    category_param = {"name": "category", "in": "query", "description": "A category slug.",
+                      "schema": {"type": "string", "enum": list(Category.objects.order_by("slug").values_list("slug", flat=True))}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Health Library syndication API", "version": "1.0.0",
+                 "description": "Read-only access to published Health Library articles. Drafts never appear."},
+        "servers": [{"url": _absolute(request, "/api/v1")}],
+        "paths": {
+            "/articles/": {"get": {
+                "operationId": "listArticles", "summary": "Published articles, A to Z",
+                "parameters": [*page_params, {"name": "page_size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}},
+                               category_param,
+                               {"name": "updated_since", "in": "query", "schema": {"type": "string", "format": "date"},
+                                "description": "Only articles updated on or after this ISO 8601 date (a date-time is accepted too)."}],
+                "responses": {"200": json_response("A page of articles.", {
+                    "type": "object", "required": ["count", "page", "pages", "next", "previous", "results"], "additionalProperties": False,
+                    "properties": {"count": {"type": "integer"}, "page": {"type": "integer"}, "pages": {"type": "integer"},
+                                   "next": {"type": ["string", "null"]}, "previous": {"type": ["string", "null"]},
+                                   "results": {"type": "array", "items": {"$ref": "#/components/schemas/Article"}}}}, caching), **common},
+            }},
+            "/articles/{slug}/": {"get": {
+                "operationId": "getArticle", "summary": "One published article with its sections",
+                "parameters": [{"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": json_response("The article.", {"$ref": "#/components/schemas/ArticleDetail"}, caching),
+                              "404": json_response("No published article has that slug.", {"$ref": "#/components/schemas/Error"}), **common},
+            }},
+            "/search/": {"get": {
+                "operationId": "search", "summary": "The site's ranked search results",
+                "parameters": [{"name": "q", "in": "query", "schema": {"type": "string", "maxLength": ABSURD_QUERY_LENGTH},
+                                "description": "Words to search for (the first 200 characters are used)."},
+                               *page_params, category_param],
+                "responses": {"200": json_response("Results.", {
+                    "type": "object", "required": ["query", "total", "page", "pages", "suggestion", "results"], "additionalProperties": False,
+                    "properties": {"query": {"type": "string"}, "total": {"type": "integer"}, "page": {"type": "integer"},
+                                   "pages": {"type": "integer"}, "suggestion": nullable_string,
+                                   "results": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}}}}),
+                              "503": json_response("Search is temporarily unavailable.", {"$ref": "#/components/schemas/Error"}), **common},
+            }},
+        },
+        "components": {"schemas": {"Error": error, "Category": category, "Article": item, "ArticleDetail": detail, "Hit": hit}},
+    }
+
+
+urlpatterns = [
+    path("articles/", articles, name="api-articles"),
+    path("articles/<str:slug>/", article, name="api-article"),
+    path("search/", search, name="api-search"),
+    path("openapi.json", openapi, name="api-openapi"),
+]

@@ -1,0 +1,121 @@
+"""The read-only syndication API: contents, caching headers, CORS, limits, and Schemathesis
+checking every response against the published OpenAPI document."""
+
+import pytest
+import schemathesis
+from django.core import signals
+from django.core.cache import caches
+from django.db import close_old_connections
+from django.core.wsgi import get_wsgi_application
+from hypothesis import HealthCheck, given, settings as hypothesis_settings
+
+from conditions.models import Article, Category
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def draft(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        article = Article.objects.create(title="Secret Draft Condition", slug="secret-draft", summary="Not yet.", status="draft")
+        article.set_sections({"overview": "Draft text about knees."})
+    return article
+
+
+def test_list_is_paginated_filtered_and_absolute(client, draft):
+    data = client.get("/api/v1/articles/", {"page_size": 10}).json()
+    published = Article.objects.published().count()
+    assert data["count"] == published and data["pages"] == -(-published // 10) and len(data["results"]) == 10
+    assert data["next"] == "http://testserver/api/v1/articles/?page_size=10&page=2" and data["previous"] is None
+    first = data["results"][0]
+    assert first["url"].startswith("http://testserver/conditions/") and first["api_url"].startswith("http://testserver/api/v1/articles/")
+    assert first["reviewed_by"] is None, "no reviewer is claimed when none is recorded"
+    assert "secret-draft" not in {item["slug"] for item in client.get("/api/v1/articles/", {"page_size": 100}).json()["results"]}
+    cancer = client.get("/api/v1/articles/", {"category": "cancer", "page_size": 100}).json()
+    assert cancer["count"] == Category.objects.get(slug="cancer").articles.published().count()
+    assert all(any(c["slug"] == "cancer" for c in item["categories"]) for item in cancer["results"])
+    Article.objects.filter(slug="osteoporosis").update(updated_at="2030-01-01T00:00:00Z")
+    recent = client.get("/api/v1/articles/", {"updated_since": "2029-12-31"}).json()
+    assert [item["slug"] for item in recent["results"]] == ["osteoporosis"]
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"category": "no-such"}, "unknown category"), ({"updated_since": "yesterday"}, "ISO 8601"),
+    ({"page": "x"}, "whole number"), ({"page": "-1"}, "between"), ({"page_size": "1000"}, "between"),
+    ({"updated_since": "2026-13-45"}, "ISO 8601"),
+])
+def test_bad_parameters_get_a_400_with_a_reason(client, params, message):
+    response = client.get("/api/v1/articles/", params)
+    assert response.status_code == 400 and message in response.json()["error"]
+    assert response["Access-Control-Allow-Origin"] == "*"
+
+
+def test_detail_has_sections_as_markdown_and_html_with_absolute_links(client, draft):
+    data = client.get("/api/v1/articles/bone-marrow-edema/").json()
+    assert data["title"] == "Bone Marrow Edema" and data["sections"][0]["kind"] == "overview"
+    assert all(section["markdown"] and section["html"] for section in data["sections"])
+    html = " ".join(section["html"] for section in data["sections"])
+    assert 'href="http://testserver/conditions/' in html and 'href="/' not in html
+    assert data["related"] and data["related"][0]["url"].startswith("http://testserver/conditions/")
+    assert client.get("/api/v1/articles/secret-draft/").status_code == 404
+    assert client.get("/api/v1/articles/no-such-thing/").json() == {"error": "No published article has that slug."}
+
+
+def test_search_endpoint_gives_the_site_ranking_and_never_drafts(client, draft):
+    data = client.get("/api/v1/search/", {"q": "torn acl"}).json()
+    assert data["results"][0]["slug"] == "acl-tear" and data["results"][0]["url"] == "http://testserver/conditions/acl-tear/"
+    assert "secret-draft" not in {hit["slug"] for hit in client.get("/api/v1/search/", {"q": "secret draft knees"}).json()["results"]}
+    assert client.get("/api/v1/search/", {"q": ""}).json()["total"] == 0
+    assert client.get("/api/v1/search/", {"q": "x" * 3000}).status_code == 400
+    assert client.get("/api/v1/search/", {"q": "osteoporsis"}).json()["suggestion"] == "osteoporosis"
+
+
+def test_revalidation_gets_304(client):
+    for url in ("/api/v1/articles/", "/api/v1/articles/osteoporosis/"):
+        first = client.get(url)
+        assert first["ETag"] and first["Last-Modified"] and "public" in first["Cache-Control"]
+        assert client.get(url, headers={"if-none-match": first["ETag"]}).status_code == 304
+        assert client.get(url, headers={"if-modified-since": first["Last-Modified"]}).status_code == 304
+
+
+def test_cors_preflight_and_read_only(client):
+    preflight = client.options("/api/v1/articles/", headers={"origin": "https://app.example", "access-control-request-method": "GET"})
+    assert preflight.status_code == 204 and preflight["Access-Control-Allow-Origin"] == "*"
+    assert "GET" in preflight["Access-Control-Allow-Methods"] and "If-None-Match" in preflight["Access-Control-Allow-Headers"]
+    assert client.get("/api/v1/articles/")["Access-Control-Allow-Origin"] == "*"
+    refused = client.post("/api/v1/articles/", {})
+    assert refused.status_code in (403, 405)  # CSRF refuses a cross-site POST before the view; either way nothing changes
+
+
+def test_rate_limit_answers_429_with_retry_after(client, settings):
+    caches["default"].clear()
+    settings.HEALTHLIB_API_RATE_LIMIT = "3/60"
+    assert [client.get("/api/v1/articles/").status_code for _ in range(3)] == [200, 200, 200]
+    limited = client.get("/api/v1/articles/")
+    assert limited.status_code == 429 and 0 < int(limited["Retry-After"]) <= 60
+    assert limited.json()["retry_after"] == int(limited["Retry-After"])
+
+
+def test_every_response_matches_the_openapi_document():
+    """Schemathesis generates requests for every operation from the document and checks each
+    response: no server error, a documented status code, content type, headers and body."""
+    caches["default"].clear()
+    # The WSGI handler closes the database connection after each request, as in production;
+    # here that connection holds the test's transaction, so keep it open (as Django's test client does).
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
+        operations = [result.ok() for result in schema.get_all_operations()]
+        assert {op.path for op in operations} == {"/articles/", "/articles/{slug}/", "/search/"}
+        for operation in operations:
+
+            @given(case=operation.as_strategy())
+            @hypothesis_settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+            def check(case):
+                case.call_and_validate(headers={"Accept-Encoding": "identity"})  # the WSGI test client does not gunzip
+
+            check()
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
