@@ -6,7 +6,7 @@ MANAGE := $(BIN)/python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help run serve setup test test-browser bench bench-http lighthouse python-check browser checkers clean
+.PHONY: help run serve setup test test-browser bench bench-http audit lighthouse python-check browser checkers clean
 
 help:
 	@echo "make run    install, migrate, load content/, build the search index, serve http://$(HOST):$(PORT)"
@@ -81,6 +81,14 @@ clean:
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/search_bench.py
 	$(BIN)/python benchmarks/http_bench.py
+	$(BIN)/python benchmarks/load_bench.py --layout embedded
+	$(BIN)/python benchmarks/load_bench.py --layout production
+
+# Known vulnerabilities in the installed dependency set (needs pypi.org's JSON API).
+audit: $(VENV)/.installed-test
+	$(BIN)/python -m pip install --quiet pip-audit
+	$(BIN)/python -m pip freeze --exclude-editable > var/requirements.lock
+	$(BIN)/pip-audit --strict -r var/requirements.lock --no-deps --progress-spinner off
 
 # Only the HTTP load figures (wrk; PostgreSQL and Redis on 127.0.0.1 for the production layout).
 bench-http: $(VENV)/.installed
