@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from http_bench import PYTHON, QUERIES, ROOT, free_port, gunicorn, lua_paths, report, wait_for, wrk
+from http_bench import PYTHON, QUERIES, ROOT, free_port, gunicorn, lua_paths, report, stop, wait_for, wrk
 
 EDITOR = """
 import os, sys, time, django
@@ -112,8 +112,7 @@ def main():
         if check.returncode:
             failures.append("index drift: " + check.stdout + check.stderr)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop(server)
     if failures:
         sys.exit("FAILED: " + "; ".join(failures))
     print("  zero errors, no lost edits, index matches the database")
