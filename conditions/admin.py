@@ -15,6 +15,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -223,6 +224,7 @@ class ArticleAdmin(VersionAdmin):
                 continue
             with transaction.atomic(), reversion.create_revision():
                 article.status = status
+                article.updated_at = timezone.now()  # feeds, the API's updated_since and Last-Modified follow
                 article.save()
                 reversion.set_user(request.user)
                 reversion.set_comment(f"{verb} ({Article.Status(status).label.lower()})")
@@ -247,19 +249,29 @@ class ArticleAdmin(VersionAdmin):
 
     def get_urls(self):
         view = self.admin_site.admin_view
+        # django-reversion's own "revert" page checks permission on the *reverted* object;
+        # compare/restore below replace it (recovering deleted articles stays).
+        inherited = [url for url in super().get_urls() if getattr(url, "name", None) != "conditions_article_revision"]
         return [
             path("reviews/", view(self.reviews_view), name="conditions_article_reviews"),
             path("<path:object_id>/history/<int:version_id>/compare/", view(self.compare_view), name="conditions_article_compare"),
             path("<path:object_id>/history/<int:version_id>/restore/", view(self.restore_view), name="conditions_article_restore"),
-        ] + super().get_urls()
+        ] + inherited
+
+    def _article_or_404(self, request, object_id):
+        article = self.get_object(request, unquote(object_id))  # None for a missing or malformed id
+        if article is None:
+            raise Http404("No such article.")
+        return article
 
     def history_view(self, request, object_id, extra_context=None):
-        article = get_object_or_404(Article, pk=unquote(object_id))
+        article = self._article_or_404(request, object_id)
         versions = history.versions_of(article).order_by("-revision__date_created", "-pk")
-        return super().history_view(request, object_id, {"versions": versions, **(extra_context or {})})
+        # Django's own history page (reversion's links to the revert page removed above).
+        return admin.ModelAdmin.history_view(self, request, object_id, {"versions": versions, **(extra_context or {})})
 
     def _version(self, request, object_id, version_id):
-        article = get_object_or_404(Article, pk=object_id)
+        article = self._article_or_404(request, object_id)
         if not self.has_view_or_change_permission(request, article):
             raise PermissionDenied
         version = get_object_or_404(Version.objects.get_for_object(article), pk=version_id)
@@ -288,13 +300,15 @@ class ArticleAdmin(VersionAdmin):
             raise PermissionDenied
         workflow = {name: getattr(article, name) for name in history.WORKFLOW_FIELDS}
         with transaction.atomic(), reversion.create_revision():
-            version.revision.revert(delete=True)
+            # Only this article and its own sections: a revision may hold other articles
+            # saved by the same list action, and those are left as they are.
+            version.revert()
             restored = Article.objects.get(pk=article.pk)
             for name, value in workflow.items():
                 setattr(restored, name, value)
             restored.updated_at = timezone.now()
             restored.save()
-            restored.render_sections()
+            restored.set_sections(history.sections_of_version(version))
             reversion.set_user(request.user)
             saved_on = timezone.localtime(version.revision.date_created)
             reversion.set_comment(f"Restored the version of {saved_on:%d %B %Y %H:%M}")

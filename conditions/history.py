@@ -53,15 +53,24 @@ def word_diff(old, new):
     return mark_safe(" ".join(out).replace("\n", "<br>"))
 
 
+def sections_of_version(version):
+    """``{kind: markdown}`` of the article's own sections in the revision of ``version``.
+
+    A revision can hold several articles (a list action saves them together); only the
+    sections that belong to this version's article count.
+    """
+    article_id = int(version.object_id)
+    return {
+        v.field_dict["kind"]: v.field_dict["markdown"]
+        for v in version.revision.version_set.all()
+        if v.content_type.model_class() is ArticleSection and v.field_dict.get("article_id") == article_id
+    }
+
+
 def snapshot_of_version(version):
     """``{label: text}`` of an article as a version saved it."""
     data = version.field_dict
-    sections = {
-        v.field_dict["kind"]: v.field_dict["markdown"]
-        for v in version.revision.version_set.all()
-        if v.content_type.model_class() is ArticleSection
-    }
-    return _snapshot(data, data.get("categories", []), data.get("related", []), sections)
+    return _snapshot(data, data.get("categories", []), data.get("related", []), sections_of_version(version))
 
 
 def snapshot_of_article(article):

@@ -15,6 +15,7 @@ the HTML pages (``healthlib.pagecache``). Clients are rate limited (``HEALTHLIB_
 429 with ``Retry-After``). Drafts and articles in review never appear.
 """
 
+import datetime
 import hashlib
 import json
 import re
@@ -26,8 +27,10 @@ from django.db.models import Max
 from django.http import HttpResponse
 from django.urls import path, reverse
 from django.utils.dateparse import parse_date, parse_datetime
-from django.utils.http import http_date
 from django.utils import timezone
+from django.utils.cache import get_conditional_response
+from django.utils.http import http_date, parse_http_date_safe
+from django.views.decorators.csrf import csrf_exempt
 
 from healthlib.pagecache import public_page
 from healthlib.ratelimit import over_limit
@@ -61,8 +64,15 @@ def _error(status, message, **extra):
 
 
 def api_view(view):
-    """Methods, CORS, rate limit, JSON errors and caching headers for every endpoint."""
+    """Methods, CORS, rate limit, JSON errors and caching headers for every endpoint.
 
+    CSRF-exempt: the API changes nothing and reads no cookies, so a POST must get this
+    API's JSON 405 rather than the CSRF middleware's HTML 403. Revalidations are answered
+    here (``get_conditional_response``, what ``ConditionalGetMiddleware`` uses) so that a
+    304 carries the CORS headers too.
+    """
+
+    @csrf_exempt
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if request.method == "OPTIONS":
@@ -82,8 +92,11 @@ def api_view(view):
             except ApiError as error:
                 response = _error(error.status, error.message, **error.extra)
             if response.status_code == 200:
-                response["ETag"] = '"%s"' % hashlib.sha256(response.content).hexdigest()[:32]
+                if "ETag" not in response:  # the page cache has hashed the body already (before emptying it for HEAD)
+                    response["ETag"] = '"%s"' % hashlib.sha256(response.content).hexdigest()[:32]
                 response["Cache-Control"] = "public, max-age=300"
+                last_modified = parse_http_date_safe(response["Last-Modified"]) if "Last-Modified" in response else None
+                response = get_conditional_response(request, etag=response["ETag"], last_modified=last_modified, response=response)
         response["Access-Control-Allow-Origin"] = "*"
         response["Access-Control-Expose-Headers"] = "ETag, Last-Modified, Retry-After"
         response["X-Content-Type-Options"] = "nosniff"
@@ -141,10 +154,8 @@ def _last_modified(response, moments):
 @public_page
 def articles(request):
     queryset = Article.objects.published().prefetch_related("categories").order_by("title", "slug")
-    category = request.GET.get("category", "")
+    category = _category(request)
     if category:
-        if not Category.objects.filter(slug=category).exists():
-            raise ApiError(400, f"unknown category '{category[:100]}'", valid=list(Category.objects.values_list("slug", flat=True)))
         queryset = queryset.filter(categories__slug=category)
     since = request.GET.get("updated_since", "")
     if since:
@@ -174,20 +185,36 @@ def articles(request):
     return _last_modified(response, [newest])
 
 
+def _category(request):
+    """The ``category`` slug asked for (``None`` for all); 400 for one that does not exist."""
+    slug = request.GET.get("category", "")
+    if not slug:
+        return None
+    # PostgreSQL refuses NUL in a text parameter (a DataError, so a 500), and no slug holds one.
+    if "\x00" in slug or not Category.objects.filter(slug=slug).exists():
+        raise ApiError(400, f"unknown category '{slug[:100]}'", valid=list(Category.objects.values_list("slug", flat=True)))
+    return slug
+
+
 def _parse_moment(text):
+    """An aware date-time from ISO 8601 ``text`` (a date means its midnight), in UTC."""
     try:
-        moment = parse_datetime(text) or (parse_date(text) and timezone.datetime.combine(parse_date(text), timezone.datetime.min.time()))
-    except ValueError:
+        moment = parse_datetime(text) or (parse_date(text) and datetime.datetime.combine(parse_date(text), datetime.time.min))
+        if moment:
+            # In UTC now: 9999-12-31T23:59-23:59 or 0001-01-01T00:00+14:00 fall outside the
+            # years a datetime holds, which would otherwise surface as a 500 in the query.
+            moment = (timezone.make_aware(moment) if timezone.is_naive(moment) else moment).astimezone(datetime.UTC)
+    except (ValueError, OverflowError):
         moment = None
     if not moment:
         raise ApiError(400, "'updated_since' must be an ISO 8601 date or date-time, e.g. 2026-01-31 or 2026-01-31T12:00:00Z.")
-    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+    return moment
 
 
 @api_view
 @public_page
 def article(request, slug):
-    found = Article.objects.published().with_page_data().filter(slug=slug).first()
+    found = None if "\x00" in slug else Article.objects.published().with_page_data().filter(slug=slug).first()
     if found is None:
         raise ApiError(404, "No published article has that slug.")
     data = _item(request, found)
@@ -206,9 +233,7 @@ def search(request):
         raise ApiError(400, "'q' is too long; use a few words.")
     query = " ".join(raw.replace("\x00", " ").split())[:MAX_QUERY_LENGTH]
     page = _int_param(request, "page", 1, 1, 1_000_000)
-    category = request.GET.get("category", "") or None
-    if category and not Category.objects.filter(slug=category).exists():
-        raise ApiError(400, f"unknown category '{category[:100]}'", valid=list(Category.objects.values_list("slug", flat=True)))
+    category = _category(request)
     if not query:
         return _json({"query": "", "total": 0, "page": 1, "pages": 1, "suggestion": None, "results": []})
     try:

@@ -2,9 +2,9 @@
 
 Pages are stored in the ``pages`` cache (Redis in production, a file cache in the
 embedded default, so every gunicorn worker shares it) under keys that carry the
-*content version*: a counter in the ``default`` cache that is incremented after any
-article, section, category link or image change commits. One increment retires every
-cached page on every server at once; nothing per-server has to be purged, and old
+*content version*: a random token in the ``default`` cache that is replaced after any
+article, section, category, category link or image change commits. One replacement
+retires every cached page on every server at once; nothing per-server has to be purged, and old
 entries simply expire.
 
 Django's own ``cache_page`` cannot do this: its key prefix is fixed when the view is
@@ -15,6 +15,7 @@ keep them for five minutes; signed-in staff always get a fresh page marked priva
 """
 
 import hashlib
+import uuid
 from functools import wraps
 
 from django.core.cache import caches
@@ -35,17 +36,15 @@ def content_version():
     cache = caches["default"]
     version = cache.get(VERSION_KEY)
     if version is None:
-        cache.add(VERSION_KEY, 1, timeout=None)
-        version = cache.get(VERSION_KEY, 1)
+        cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+        version = cache.get(VERSION_KEY) or "unversioned"
     return version
 
 
 def bump_content_version():
-    cache = caches["default"]
-    try:
-        cache.incr(VERSION_KEY)
-    except ValueError:  # not set yet (or evicted): any new value retires the old keys
-        cache.set(VERSION_KEY, content_version() + 1, timeout=None)
+    # A new random version rather than a counter: a counter that expired or was evicted
+    # would restart at an old number and bring back pages cached under it.
+    caches["default"].set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
 
 
 def _last_modified():
@@ -116,9 +115,9 @@ def _schedule_bump(**kwargs):
 
 
 def connect_signals():
-    from conditions.models import Article, ArticleImage, ArticleSection
+    from conditions.models import Article, ArticleImage, ArticleSection, Category
 
-    for model in (Article, ArticleSection, ArticleImage):
+    for model in (Article, ArticleSection, ArticleImage, Category):
         post_save.connect(_schedule_bump, sender=model, dispatch_uid=f"pagecache-save-{model.__name__}")
         post_delete.connect(_schedule_bump, sender=model, dispatch_uid=f"pagecache-delete-{model.__name__}")
     for through in (Article.categories.through, Article.related.through):

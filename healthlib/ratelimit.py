@@ -3,9 +3,10 @@
 A counter per client address and window lives in the ``default`` cache (Redis in
 production), so the limit holds across every worker and server. ``cache.add`` starts a
 window, ``cache.incr`` counts in it: both are atomic in Redis. The client is
-``REMOTE_ADDR``: behind a proxy, configure the proxy (or gunicorn's
-``--forwarded-allow-ips``) to pass the real address; a forwarded header set by anyone is
-not trusted here.
+``REMOTE_ADDR``, unless ``HEALTHLIB_TRUSTED_PROXIES`` says how many proxies (load
+balancers) stand in front: then it is the address that many hops from the right of
+``X-Forwarded-For`` (the one the outermost trusted proxy saw); anything further left was
+written by the client and is not trusted.
 """
 
 import time
@@ -23,12 +24,21 @@ def parse_rate(rate):
     return int(count), int(seconds)
 
 
+def client_address(request):
+    proxies = getattr(settings, "HEALTHLIB_TRUSTED_PROXIES", 0)
+    if proxies:
+        hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+        if len(hops) >= proxies:
+            return hops[-proxies][:64]
+    return request.META.get("REMOTE_ADDR", "")
+
+
 def over_limit(request, scope, rate):
     """Seconds until the window resets when ``request`` exceeds ``rate`` in ``scope``, else 0."""
     limit, window = parse_rate(rate)
     now = int(time.time())
     start = now - now % window
-    key = f"ratelimit:{scope}:{request.META.get('REMOTE_ADDR', '')}:{start}"
+    key = f"ratelimit:{scope}:{client_address(request)}:{start}"
     cache = caches["default"]
     if cache.add(key, 1, timeout=window + 1):
         count = 1

@@ -60,7 +60,8 @@ def search(request):
     if not query:
         return render(request, "search.html", context)
     category_slug = request.GET.get("category", "")
-    category = Category.objects.filter(slug=category_slug).first() if category_slug else None
+    # No slug holds a NUL (and PostgreSQL refuses one in a parameter): treat it as no filter.
+    category = Category.objects.filter(slug=category_slug).first() if category_slug and "\x00" not in category_slug else None
     try:
         results = get_backend().search(query, category=category.slug if category else None, page=_page_number(request))
     except SearchUnavailable:

@@ -380,3 +380,39 @@ def test_stored_images_do_not_keep_the_client_name_on_disk(client, editor):
     image, _ = stored(response)
     assert os.path.basename(default_storage.path(image.file_name())) == "original.png"
     assert image.original_name == "passwd.png"  # kept only as a label
+
+
+def test_restore_touches_only_its_own_article_when_a_revision_holds_several(client, reviewer):
+    client.force_login(reviewer)
+    first = Article.objects.create(title="First Draft", slug="first-draft", summary="First summary.")
+    first.set_sections({"overview": "First text."})
+    second = Article.objects.create(title="Second Draft", slug="second-draft", summary="Second summary.")
+    second.set_sections({"overview": "Second text."})
+    before = timezone.now()
+    client.post("/admin/conditions/article/", {"action": "publish", "_selected_action": [first.pk, second.pk]})
+    first.refresh_from_db()
+    assert first.updated_at >= before, "publishing moves updated_at (feeds, API updated_since)"
+    shared = Version.objects.get_for_object(first).first()
+    assert {v.object_id for v in shared.revision.version_set.all() if v.content_type.model == "article"} == {str(first.pk), str(second.pk)}
+    for article, text in ((first, "First edited."), (second, "Second edited.")):
+        article.refresh_from_db()
+        client.post(change_url(article), form_data(article, section_overview=text))
+    compare = client.get(f"/admin/conditions/article/{first.pk}/history/{shared.pk}/compare/").content.decode()
+    diff = compare.split('<table class="diff">', 1)[1].split("</table>", 1)[0]
+    assert "First" in diff and "Second" not in diff, "the other article's sections stay out of the diff"
+    client.post(f"/admin/conditions/article/{first.pk}/history/{shared.pk}/restore/")
+    assert Article.objects.get(pk=first.pk).sections.get(kind="overview").markdown == "First text."
+    assert Article.objects.get(pk=second.pk).sections.get(kind="overview").markdown == "Second edited.", "left alone"
+
+
+def test_reversions_own_revert_page_is_gone_and_bad_ids_are_404(client, editor):
+    client.force_login(editor)
+    article = Article.objects.get(slug="osteoporosis")
+    version = Version.objects.get_for_object(article).first()
+    url = f"/admin/conditions/article/{article.pk}/history/{version.pk}/"
+    assert client.get(url, follow=True).status_code == 404 or "doesn’t exist" in client.get(url, follow=True).content.decode()
+    before = Article.objects.get(pk=article.pk).status
+    assert client.post(url, form_data(article, status="draft")).status_code in (302, 404), "nothing answers there any more"
+    assert Article.objects.get(pk=article.pk).status == before
+    assert client.get("/admin/conditions/article/abc/history/").status_code == 404
+    assert client.get("/admin/conditions/article/abc/history/1/compare/").status_code == 404

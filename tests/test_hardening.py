@@ -379,3 +379,16 @@ def test_search_and_suggestions_are_rate_limited_per_client(client, settings):
     assert client.get("/conditions/osteoporosis/").status_code == 200, "reading is never limited"
     assert [client.get("/search/suggest/", {"q": "os"}).status_code for _ in range(3)] == [200, 200, 429]
     assert client.get("/search/suggest/", {"q": "os"}).json()["error"]
+
+
+@pytest.mark.django_db
+def test_rate_limits_count_visitors_behind_a_trusted_load_balancer(client, settings):
+    from django.core.cache import caches
+
+    caches["default"].clear()
+    settings.HEALTHLIB_SEARCH_RATE_LIMIT = "2/60"
+    settings.HEALTHLIB_TRUSTED_PROXIES = 1
+    balancer = {"REMOTE_ADDR": "10.0.0.1"}
+    for visitor in ("203.0.113.5", "203.0.113.6"):
+        codes = [client.get("/search/", {"q": "bone"}, HTTP_X_FORWARDED_FOR=f"198.51.100.1, {visitor}", **balancer).status_code for _ in range(3)]
+        assert codes == [200, 200, 429], visitor

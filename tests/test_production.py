@@ -21,7 +21,7 @@ from django.contrib.auth.models import Group, User
 from django.core.cache import caches
 from django.db import connection
 
-from conditions.models import Article
+from conditions.models import Article, Category
 from conditions.search import get_backend
 from healthlib import pagecache
 
@@ -54,6 +54,12 @@ def test_production_refuses_to_start_without_a_required_setting(missing, tmp_pat
     result = manage("check", env=env)
     assert result.returncode != 0
     assert f"{missing} must be set in the environment for production" in result.stderr
+
+
+def test_production_refuses_a_per_process_cache(tmp_path):
+    env = {**PRODUCTION_ENV, "REDIS_URL": "", "CACHE_URL": "locmem://", "HEALTHLIB_DATA_DIR": str(tmp_path)}
+    result = manage("check", env=env)
+    assert result.returncode != 0 and "use redis://" in result.stderr
 
 
 def test_production_settings_pass_the_deployment_checklist(tmp_path):
@@ -92,8 +98,25 @@ def test_anonymous_pages_are_cached_revalidated_and_invalidated(client, page_cac
     assert third["X-Cache"] == "miss" and "A freshly edited summary." in third.content.decode()
     assert third["ETag"] != first["ETag"]
     assert client.get(url, headers={"if-none-match": first["ETag"]}).status_code == 200
-    for other in ("/", "/conditions/", "/categories/bones-joints-muscles/", "/feeds/rss/", "/sitemap.xml", "/robots.txt"):
+    for other in ("/", "/conditions/", "/categories/bones-joints-muscles/", "/feeds/rss/", "/sitemap.xml", "/robots.txt",
+                  "/api/v1/articles/", "/api/v1/articles/osteoporosis/"):
         assert client.get(other)["X-Cache"] == "miss" and client.get(other)["X-Cache"] == "hit", other
+    category = Category.objects.get(slug="bones-joints-muscles")
+    with django_capture_on_commit_callbacks(execute=True):
+        category.name = "Bones and Joints"
+        category.save()
+    renamed = client.get("/categories/bones-joints-muscles/")
+    assert renamed["X-Cache"] == "miss" and "Bones and Joints" in renamed.content.decode(), "category changes retire pages too"
+
+
+def test_content_version_is_a_fresh_token_that_never_repeats(page_cache):
+    seen = {pagecache.content_version()}
+    for _ in range(5):
+        pagecache.bump_content_version()
+        seen.add(pagecache.content_version())
+    assert len(seen) == 6
+    caches["default"].delete(pagecache.VERSION_KEY)  # evicted: a new token, never an old one
+    assert pagecache.content_version() not in seen
 
 
 @pytest.mark.django_db

@@ -122,6 +122,7 @@ def test_hostile_queries_get_a_normal_page(backend, client, query):
 def test_repeated_q_huge_page_and_unknown_category(backend, client):
     response = client.get("/search/?q=bone&q=<b>x</b>&page=99999999999999999999&category=nope")
     assert response.status_code == 200
+    assert client.get("/search/?q=bone&category=%00").status_code == 200
     assert "Search results for “bone”" in response.content.decode()
 
 

@@ -119,3 +119,34 @@ def test_every_response_matches_the_openapi_document():
     finally:
         signals.request_started.connect(close_old_connections)
         signals.request_finished.connect(close_old_connections)
+
+
+@pytest.mark.parametrize("url, status", [
+    ("/api/v1/articles/?updated_since=9999-12-31T23:59:59-23:59", 400),  # past year 9999 in UTC
+    ("/api/v1/articles/?updated_since=0001-01-01T00:00:00%2B14:00", 400),  # before year 1 in UTC
+    ("/api/v1/articles/?category=%00", 400),  # PostgreSQL refuses NUL in a parameter
+    ("/api/v1/search/?q=knee&category=%00", 400),
+    ("/api/v1/articles/%00/", 404),
+])
+def test_odd_input_is_refused_not_a_server_error(client, url, status):
+    response = client.get(url)
+    assert response.status_code == status and "error" in response.json()
+
+
+def test_writes_get_a_json_405_even_with_csrf_checks():
+    from django.test import Client
+
+    browser_like = Client(enforce_csrf_checks=True)
+    for method in ("post", "put", "patch", "delete"):
+        response = getattr(browser_like, method)("/api/v1/articles/")
+        assert response.status_code == 405 and response["Allow"] == "GET, HEAD, OPTIONS", method
+        assert "read-only" in response.json()["error"] and response["Access-Control-Allow-Origin"] == "*"
+
+
+def test_304_keeps_cors_and_head_has_the_get_etag(client):
+    url = "/api/v1/articles/osteoporosis/"
+    etag = client.get(url)["ETag"]
+    assert client.head(url)["ETag"] == etag
+    not_modified = client.get(url, headers={"if-none-match": etag})
+    assert not_modified.status_code == 304 and not not_modified.content
+    assert not_modified["Access-Control-Allow-Origin"] == "*"

@@ -8,6 +8,7 @@ marks "fracture") scans the stored section texts in C, and everything outside th
 """
 
 import re
+from bisect import bisect_left
 
 from django.utils.html import escape
 
@@ -41,7 +42,7 @@ def snippet(text, pattern):
         return ""
     starts = [m.start() for m in matches]
     # The window (starting a little before a match) that covers the most matches.
-    anchor = max(starts, key=lambda s: sum(s <= other < s + SNIPPET_CHARS - LEAD_CHARS for other in starts))
+    anchor = max(starts, key=lambda s: bisect_left(starts, s + SNIPPET_CHARS - LEAD_CHARS) - bisect_left(starts, s))
     start = max(0, anchor - LEAD_CHARS)
     if start:
         space = text.find(" ", start, anchor)

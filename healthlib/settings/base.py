@@ -164,6 +164,8 @@ HEALTHLIB_MAX_IMAGE_BYTES = int(os.environ.get("HEALTHLIB_MAX_IMAGE_BYTES", str(
 HEALTHLIB_SEARCH_RATE_LIMIT = os.environ.get("HEALTHLIB_SEARCH_RATE_LIMIT", "60/60")
 HEALTHLIB_SUGGEST_RATE_LIMIT = os.environ.get("HEALTHLIB_SUGGEST_RATE_LIMIT", "300/60")
 HEALTHLIB_API_RATE_LIMIT = os.environ.get("HEALTHLIB_API_RATE_LIMIT", "120/60")
+# Proxies (load balancers) in front that append to X-Forwarded-For; 0 when clients connect directly.
+HEALTHLIB_TRUSTED_PROXIES = int(os.environ.get("HEALTHLIB_TRUSTED_PROXIES", "0"))
 HEALTHLIB_SERVE_MEDIA = os.environ.get("HEALTHLIB_SERVE_MEDIA", "1") == "1"
 
 # Two caches: "default" (content version, rate limits) and "pages" (rendered pages,

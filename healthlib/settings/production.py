@@ -30,14 +30,16 @@ def flag(name, default):
 
 
 def cache_settings(url, prefix):
-    """A Django cache from a URL: redis[s]://…, file:///path or locmem://."""
+    """A Django cache from a URL: redis[s]://… (several machines) or file:///path (one machine).
+
+    Not local memory: each worker process would keep its own pages and counters, so an
+    edit seen by one worker would leave the others serving the old page.
+    """
     if url.startswith(("redis://", "rediss://", "unix://")):
         return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url, "KEY_PREFIX": prefix}
     if url.startswith("file://"):
         return {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": f"{url[7:].rstrip('/')}/{prefix}"}
-    if url.startswith("locmem://"):
-        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": prefix}
-    raise ImproperlyConfigured(f"cache URL {url!r}: use redis://host:port/db, file:///path or locmem://")
+    raise ImproperlyConfigured(f"cache URL {url!r}: use redis://host:port/db (or file:///path on a single machine)")
 
 
 DEBUG = False
