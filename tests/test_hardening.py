@@ -160,6 +160,13 @@ def test_hostile_text_is_inert_in_feeds_sitemap_suggestions_and_admin_preview(cl
     rss = ElementTree.fromstring(client.get("/feeds/rss/").content)
     titles = [item.findtext("title") for item in rss.iter("item")]
     assert hostile.title in titles, "the feed carries the title as text"
+    api = client.get("/api/v1/articles/hostile-condition/").json()
+    assert api["title"] == hostile.title, "the API carries text as JSON strings"
+    for section in api["sections"]:
+        assert_inert(section["html"], f"API html of {section['kind']}")
+    assert hostile.slug in {hit["slug"] for hit in client.get("/api/v1/search/", {"q": "hostile"}).json()["results"]}
+    for hit in client.get("/api/v1/search/", {"q": "hostile script"}).json()["results"]:
+        assert_inert(hit["snippet"] or "", "API snippet")
     suggestions = client.get("/search/suggest/", {"q": "hostile"})
     assert suggestions["Content-Type"] == "application/json"
     assert suggestions.json()["results"][0]["title"] == hostile.title  # data, shown with textContent
