@@ -321,3 +321,17 @@ def test_import_updates_the_index_once_at_the_end(write_source, monkeypatch, dja
     assert calls == [2], "one batch for the whole import"
     assert backend.search("wombat cough").hits[0].slug == "wombat-cough"
     call_command("rebuild_index", stdout=open(os.devnull, "w"))  # restore for the other tests
+
+
+def test_postgres_two_pass_ranking_for_broad_queries(backend, monkeypatch):
+    if "postgres" not in type(backend).__module__:
+        pytest.skip("PostgreSQL backend only")
+    from conditions.search import postgres
+
+    full = [hit.slug for hit in backend.search("bone pain").hits]
+    monkeypatch.setattr(postgres, "FULL_RANK_LIMIT", 12)  # "bone pain" matches far more than 12 articles
+    two_pass = backend.search("bone pain")
+    assert two_pass.total > 12 and len(two_pass.hits) == 10
+    assert backend.search("bone marrow edema").hits[0].slug == "bone-marrow-edema", "exact names still rank first"
+    assert set(two_pass.hits[i].slug for i in range(3)) & set(full[:5]), "the best of the cheap pass are fully ranked"
+    assert backend.search("bone pain", page=2).hits, "pages past the limit fall back to full ranking"

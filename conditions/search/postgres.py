@@ -14,6 +14,10 @@ Whoosh's coordination bonus does), with a large bonus when the query *is* a titl
 other name. Snippets come from ``ts_headline`` on the best-matching section. pg_trgm
 gives did-you-mean and the typo-tolerant retry (over ``SearchWord``, the unstemmed
 vocabulary) and narrows autocomplete candidates (over the normalized names).
+
+A query matching more than ``FULL_RANK_LIMIT`` articles (common words in a large
+library) is ranked in two passes: first by a small names-and-summary vector, then fully
+for the best of those only, since the full ``ts_rank`` reads each article's whole text.
 """
 
 import html
@@ -35,6 +39,7 @@ CONFIG = "english"
 RANK_WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"  # D, C, B, A
 WORD_RE = re.compile(r"[a-z0-9]{2,40}")
 AUTOCOMPLETE_CANDIDATES = 300
+FULL_RANK_LIMIT = 1000  # broad queries: fully rank only the best this many (see migration 0007)
 HEADLINE_OPTIONS = "StartSel=\x01, StopSel=\x02, MaxWords=40, MinWords=20, ShortWord=2, MaxFragments=1, FragmentDelimiter=\x03"
 
 
@@ -168,13 +173,25 @@ class PostgresSearchBackend(BaseSearchBackend):
             if not results.total:
                 return
             exact = normalize_name(text)
+            exact_pattern = f"%|{exact}|%" if exact else ""
+            offset = (results.page - 1) * per_page
+            candidates_sql, candidates_params = "", []
+            if results.total > FULL_RANK_LIMIT and offset + per_page <= FULL_RANK_LIMIT:
+                # Broad query: the full ranking reads every match's whole text vector, so rank
+                # by names and summary first and fully rank only the best FULL_RANK_LIMIT.
+                candidates_sql = (
+                    f"AND id IN (SELECT id FROM conditions_searchentry WHERE vector @@ {tsquery} {category_sql} "
+                    f"ORDER BY ts_rank('{RANK_WEIGHTS}', head_vector, {tsquery}) "
+                    f"  + CASE WHEN names_exact LIKE %s THEN 1000 ELSE 0 END DESC, id LIMIT {FULL_RANK_LIMIT})"
+                )
+                candidates_params = params + category_params + params + [exact_pattern]
             cursor.execute(
                 f"SELECT slug, url, title, names, summary, sections FROM conditions_searchentry "
-                f"WHERE vector @@ {tsquery} {category_sql} "
+                f"WHERE vector @@ {tsquery} {category_sql} {candidates_sql} "
                 f"ORDER BY ts_rank('{RANK_WEIGHTS}', vector, {tsquery}) * (1 + 0.5 * ({matched})) "
                 f"  + CASE WHEN names_exact LIKE %s THEN 1000 ELSE 0 END DESC, title "
                 f"LIMIT %s OFFSET %s",
-                params + category_params + params + parts + [f"%|{exact}|%" if exact else "", per_page, (results.page - 1) * per_page],
+                params + category_params + candidates_params + params + parts + [exact_pattern, per_page, offset],
             )
             rows = cursor.fetchall()
             query_stems = {stem for word in words for stem in stems(word)}
