@@ -38,11 +38,10 @@ from healthlib.ratelimit import over_limit
 from .models import Article, Category
 from .search import get_backend
 from .search.base import SearchUnavailable
+from .search.documents import ABSURD_QUERY_LENGTH, clean_query
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
-MAX_QUERY_LENGTH = 200
-ABSURD_QUERY_LENGTH = 2000
 ALLOWED_METHODS = "GET, HEAD, OPTIONS"
 RELATIVE_URL_RE = re.compile(r'((?:href|src)=")(/[^/"])')
 SRCSET_RE = re.compile(r'(srcset=")([^"]*)(")')
@@ -228,10 +227,9 @@ def article(request, slug):
 
 @api_view
 def search(request):
-    raw = (request.GET.getlist("q") or [""])[0]
-    if len(raw) > ABSURD_QUERY_LENGTH:
+    query = clean_query((request.GET.getlist("q") or [""])[0])
+    if query is None:
         raise ApiError(400, "'q' is too long; use a few words.")
-    query = " ".join(raw.replace("\x00", " ").split())[:MAX_QUERY_LENGTH]
     page = _int_param(request, "page", 1, 1, 1_000_000)
     category = _category(request)
     if not query:

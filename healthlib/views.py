@@ -10,13 +10,12 @@ from conditions.models import Article, Category
 from conditions.navigation import AZ_LETTERS
 from conditions.search import get_backend
 from conditions.search.base import SearchUnavailable
+from conditions.search.documents import clean_query
 from conditions.views import categories_with_counts
 
 from .pagecache import public_page
 from .ratelimit import rate_limited
 
-MAX_QUERY_LENGTH = 200
-ABSURD_QUERY_LENGTH = 2000
 
 
 @public_page
@@ -35,11 +34,8 @@ def home(request):
 
 
 def _query(request):
-    """The first ``q`` (repeats ignored), whitespace collapsed; ``None`` when absurdly long."""
-    raw = (request.GET.getlist("q") or [""])[0]
-    if len(raw) > ABSURD_QUERY_LENGTH:
-        return None
-    return " ".join(raw.replace("\x00", " ").split())[:MAX_QUERY_LENGTH]
+    """The first ``q`` (repeats ignored), cleaned; ``None`` when absurdly long."""
+    return clean_query((request.GET.getlist("q") or [""])[0])
 
 
 def _page_number(request):

@@ -9,7 +9,6 @@ import re
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core.files.storage import default_storage
-from django.core.management import call_command
 from django.utils import timezone
 from PIL import ExifTags, Image
 from reversion.models import Version

@@ -66,6 +66,16 @@ def normalize_name(text):
 
 
 MAX_QUERY_WORDS = 12
+MAX_QUERY_LENGTH = 200  # characters of a query that are used
+ABSURD_QUERY_LENGTH = 2000  # longer than this is refused (400), not trimmed
+
+
+def clean_query(raw):
+    """A query as the search page and the API take it: NULs gone, whitespace collapsed,
+    trimmed to ``MAX_QUERY_LENGTH``; ``None`` when absurdly long."""
+    if len(raw) > ABSURD_QUERY_LENGTH:
+        return None
+    return " ".join(raw.replace("\x00", " ").split())[:MAX_QUERY_LENGTH]
 
 
 def query_words(text):

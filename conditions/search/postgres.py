@@ -156,7 +156,7 @@ class PostgresSearchBackend(BaseSearchBackend):
     def _search(self, results, phrases, words, text, category, page, per_page):
         parts = [f'"{fold(p)}"' for p in phrases] + [fold(w) for w in words]
         tsquery, params = self._tsquery(parts)
-        matched = " + ".join(["(vector @@ websearch_to_tsquery('english', %s))::int"] * len(parts))
+        matched = " + ".join([f"(vector @@ websearch_to_tsquery('{CONFIG}', %s))::int"] * len(parts))
         category_sql, category_params = ("AND categories @> %s::jsonb", [json.dumps([category])]) if category else ("", [])
         with connection.cursor() as cursor:
             cursor.execute(

@@ -40,7 +40,7 @@ from whoosh.support.charset import accent_map
 
 from ..models import SectionKind
 from .base import BaseSearchBackend, Hit, SearchResults, SearchUnavailable
-from .documents import MAX_QUERY_WORDS, SEARCH_FIELDS, STEMMER, matched_other_name, normalize_name, query_words
+from .documents import SEARCH_FIELDS, STEMMER, matched_other_name, normalize_name, query_words
 from .highlight import best_section, snippet, word_pattern
 from .names import NamedArticle, NameIndex
 
