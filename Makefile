@@ -6,13 +6,13 @@ MANAGE := $(BIN)/python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help run serve setup test test-browser bench bench-http audit lighthouse python-check browser checkers clean
+.PHONY: help run serve setup test test-browser bench bench-http audit lighthouse python-check browser nginx checkers clean
 
 help:
 	@echo "make run    install, migrate, load content/, build the search index, serve http://$(HOST):$(PORT)"
 	@echo "make setup  everything 'make run' does except serving"
 	@echo "make serve  production-like: gunicorn, WhiteNoise, production settings (after make setup)"
-	@echo "make test   install test dependencies (and Chromium) and run the whole suite"
+	@echo "make test   install test dependencies (Chromium, nginx) and run the whole suite"
 
 python-check:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null || { \
@@ -42,10 +42,13 @@ run: setup
 
 # Production-like on one machine: production settings, gunicorn, WhiteNoise, shared file cache.
 # Plain HTTP on 127.0.0.1, so HTTPS redirects and secure cookies are off here (never in production).
+# Clients connect straight to gunicorn, so no proxy is trusted unless HEALTHLIB_TRUSTED_PROXY_IPS
+# names one (a local nginx: 127.0.0.1); gunicorn's FORWARDED_ALLOW_IPS always follows it.
 SERVE_ENV = DJANGO_SETTINGS_MODULE=healthlib.settings.production \
   SECRET_KEY="$$(cat var/secret_key)" ALLOWED_HOSTS=127.0.0.1,localhost \
   DATABASE_URL=$${DATABASE_URL:-sqlite:///$(CURDIR)/var/healthlib.sqlite3} CACHE_URL=$${CACHE_URL:-file://$(CURDIR)/var/cache} \
-  SECURE_SSL_REDIRECT=0 SECURE_HSTS_SECONDS=0 SECURE_COOKIES=0
+  SECURE_SSL_REDIRECT=0 SECURE_HSTS_SECONDS=0 SECURE_COOKIES=0 \
+  HEALTHLIB_TRUSTED_PROXY_IPS="$${HEALTHLIB_TRUSTED_PROXY_IPS:-}" FORWARDED_ALLOW_IPS="$${HEALTHLIB_TRUSTED_PROXY_IPS:-}"
 WORKERS ?= 2
 
 var/secret_key:
@@ -53,7 +56,7 @@ var/secret_key:
 
 serve: setup var/secret_key
 	$(SERVE_ENV) $(MANAGE) collectstatic --no-input --verbosity 0
-	$(SERVE_ENV) $(BIN)/gunicorn healthlib.wsgi --workers $(WORKERS) --bind $(HOST):$(PORT) --forwarded-allow-ips=127.0.0.1
+	$(SERVE_ENV) $(BIN)/gunicorn healthlib.wsgi --workers $(WORKERS) --bind $(HOST):$(PORT)
 
 # Debian's Chromium drives the browser tests (Playwright cannot download its own here).
 browser:
@@ -62,6 +65,14 @@ browser:
 	    apt-get install -y -q chromium >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; \
 	  else echo "Browser tests need Chromium: sudo apt-get install chromium (they are skipped without it)"; fi; }
 
+# Debian's nginx for the front-server tests (tests/test_front.py runs deploy/nginx.conf).
+nginx:
+	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get install -y -q nginx-light >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q nginx-light >/dev/null; } \
+	      || apt-get install -y -q nginx >/dev/null; \
+	  else echo "Front-server tests need nginx: sudo apt-get install nginx-light (they are skipped without it)"; fi; }
+
 # axe-core and the Nu HTML Checker (npm; the checker runs on Java) for the page-quality tests.
 checkers: node_modules/.installed
 
@@ -69,7 +80,7 @@ node_modules/.installed: package.json package-lock.json
 	@command -v npm >/dev/null 2>&1 || { echo "The accessibility and HTML checks need npm (Node.js); they are skipped without it"; exit 0; }; \
 	  npm ci --no-audit --no-fund --loglevel=error && touch $@
 
-test: $(VENV)/.installed-test browser checkers
+test: $(VENV)/.installed-test browser nginx checkers
 	$(BIN)/python -m pytest
 
 test-browser: $(VENV)/.installed-test browser checkers
@@ -78,8 +89,13 @@ test-browser: $(VENV)/.installed-test browser checkers
 clean:
 	rm -rf $(VENV) var test-artifacts
 
-bench: $(VENV)/.installed
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	touch $@
+
+bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/search_bench.py
+	$(BIN)/python benchmarks/search_cost_bench.py
 	$(BIN)/python benchmarks/http_bench.py
 	$(BIN)/python benchmarks/load_bench.py --layout embedded
 	$(BIN)/python benchmarks/load_bench.py --layout production

@@ -132,8 +132,8 @@ for source in synthetic_sources({args.articles}):
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "0", "SECURE_HSTS_SECONDS": "0", "SECURE_COOKIES": "0",
         "HEALTHLIB_REQUEST_LOG_LEVEL": "WARNING",
-        # wrk is one client: lift the per-client search limit for the benchmark.
-        "HEALTHLIB_SEARCH_RATE_LIMIT": "100000000/60",
+        # wrk is one client: lift the per-client search limits (rate, and searches at once) for the benchmark.
+        "HEALTHLIB_SEARCH_RATE_LIMIT": "100000000/60", "HEALTHLIB_SEARCH_CONCURRENCY": "0",
     }
     layouts = {
         "embedded": {"DATABASE_URL": f"sqlite:///{work}/embedded.sqlite3", "CACHE_URL": f"file://{work}/cache", "SEARCH_BACKEND": "whoosh",

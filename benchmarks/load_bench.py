@@ -59,8 +59,8 @@ def main():
         "DJANGO_SETTINGS_MODULE": "healthlib.settings.production", "SECRET_KEY": "load-test-only-" + "x" * 60,
         "ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "0", "SECURE_HSTS_SECONDS": "0", "SECURE_COOKIES": "0",
         "HEALTHLIB_REQUEST_LOG_LEVEL": "WARNING", "STATIC_ROOT": str(work / "static"), "HEALTHLIB_DATA_DIR": str(work / "data"),
-        # A load test comes from one address: lift the per-client search limit for it.
-        "HEALTHLIB_SEARCH_RATE_LIMIT": "100000000/60",
+        # A load test comes from one address: lift the per-client search limits (rate, and searches at once) for it.
+        "HEALTHLIB_SEARCH_RATE_LIMIT": "100000000/60", "HEALTHLIB_SEARCH_CONCURRENCY": "0",
     })
     if args.layout == "embedded":
         env.update({"DATABASE_URL": f"sqlite:///{work}/load.sqlite3", "CACHE_URL": f"file://{work}/cache", "SEARCH_BACKEND": "whoosh"})

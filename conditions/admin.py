@@ -5,9 +5,12 @@ Each section is a django-markdownx editor whose live preview is the page's own r
 and submits for review; ``Medical reviewer`` may also publish (the
 ``conditions.publish_article`` permission), record reviews and delete. Every check is
 made on the server: the status choices offered, the read-only fields, the actions and
-``save_model`` all ask the same ``can_publish``. Published articles are changed only by
-someone who may publish, so live medical text never changes without a reviewer.
-History is django-reversion (see ``conditions.history`` for why).
+``save_model`` all ask the same gate (``conditions.permissions``), and so do the list
+actions, restore and recover. Published articles are changed only by someone who may
+publish, so live medical text never changes without a reviewer. History is
+django-reversion (see ``conditions.history`` for why); its "revert" page is removed and
+its "recover" page replaced: a recovery accepts only a version of a deleted article,
+brings back that article and its own sections, and always as a draft.
 """
 
 from django import forms
@@ -29,13 +32,10 @@ import reversion
 
 from . import history, markdown
 from .models import Article, ArticleImage, Category, SectionKind, review_interval_years
+from .permissions import can_publish, check_change, may_change
 
 SECTION_FIELDS = {f"section_{kind.value.replace('-', '_')}": kind for kind in SectionKind}
 REVIEW_WINDOW_DAYS = 90
-
-
-def can_publish(user):
-    return user.has_perm("conditions.publish_article")
 
 
 class ArticleForm(forms.ModelForm):
@@ -94,12 +94,10 @@ class ReviewOverdueFilter(admin.SimpleListFilter):
         return [("overdue", "Review overdue"), ("soon", f"Due in the next {REVIEW_WINDOW_DAYS} days")]
 
     def queryset(self, request, queryset):
-        today = timezone.localdate()
         if self.value() == "overdue":
-            return queryset.review_due_by(today - timezone.timedelta(days=1))
+            return queryset.review_overdue()
         if self.value() == "soon":
-            return queryset.review_due_by(today + timezone.timedelta(days=REVIEW_WINDOW_DAYS)).exclude(
-                pk__in=queryset.review_due_by(today - timezone.timedelta(days=1)).values("pk"))
+            return queryset.review_due_within(REVIEW_WINDOW_DAYS)
         return queryset
 
 
@@ -201,11 +199,10 @@ class ArticleAdmin(VersionAdmin):
     # -- saving ---------------------------------------------------------------------
 
     def save_model(self, request, obj, form, change):
-        if obj.is_published and not can_publish(request.user):
-            raise PermissionDenied("Only a medical reviewer can publish.")
-        if not can_publish(request.user) and change:
-            saved = Article.objects.get(pk=obj.pk)
-            obj.reviewed_on, obj.reviewed_by = saved.reviewed_on, saved.reviewed_by
+        current = Article.objects.select_for_update().filter(pk=obj.pk).first() if change else None
+        check_change(request.user, current, obj.status)
+        if current is not None and not can_publish(request.user):
+            obj.reviewed_on, obj.reviewed_by = current.reviewed_on, current.reviewed_by
         obj.updated_at = timezone.now()
         super().save_model(request, obj, form, change)
 
@@ -216,22 +213,29 @@ class ArticleAdmin(VersionAdmin):
     # -- workflow actions -----------------------------------------------------------
 
     def _move(self, request, queryset, status, allowed_from, verb):
-        moved = 0
-        for article in queryset.select_for_update():
-            if article.status not in allowed_from:
-                continue
-            if article.is_published and not can_publish(request.user):
-                continue
-            with transaction.atomic(), reversion.create_revision():
-                article.status = status
-                article.updated_at = timezone.now()  # feeds, the API's updated_since and Last-Modified follow
-                article.save()
-                reversion.set_user(request.user)
-                reversion.set_comment(f"{verb} ({Article.Status(status).label.lower()})")
-            moved += 1
-        skipped = queryset.count() - moved
-        self.message_user(request, f"{verb}: {moved} article(s)." + (f" {skipped} left as they were." if skipped else ""),
-                          messages.SUCCESS if moved else messages.WARNING)
+        moved = refused = 0
+        with transaction.atomic():
+            articles = list(queryset.select_for_update())
+            for article in articles:
+                if article.status not in allowed_from:
+                    continue
+                if not may_change(request.user, article, status):
+                    refused += 1
+                    continue
+                with reversion.create_revision():
+                    article.status = status
+                    article.updated_at = timezone.now()  # feeds, the API's updated_since and Last-Modified follow
+                    article.save()
+                    reversion.set_user(request.user)
+                    reversion.set_comment(f"{verb} ({Article.Status(status).label.lower()})")
+                moved += 1
+        skipped = len(articles) - moved - refused
+        message = f"{verb}: {moved} article(s)."
+        if refused:
+            message += f" {refused} refused: only a medical reviewer can publish, unpublish or change a published article."
+        if skipped:
+            message += f" {skipped} left as they were (not in a state this action applies to)."
+        self.message_user(request, message, messages.SUCCESS if moved and not refused else messages.WARNING)
 
     @admin.action(description="Submit selected articles for review", permissions=["change"])
     def submit_for_review(self, request, queryset):
@@ -251,8 +255,10 @@ class ArticleAdmin(VersionAdmin):
         view = self.admin_site.admin_view
         # django-reversion's own "revert" page checks permission on the *reverted* object;
         # compare/restore below replace it (recovering deleted articles stays).
-        inherited = [url for url in super().get_urls() if getattr(url, "name", None) != "conditions_article_revision"]
+        inherited = [url for url in super().get_urls()
+                     if getattr(url, "name", None) not in ("conditions_article_revision", "conditions_article_recover")]
         return [
+            path("recover/<int:version_id>/", view(self.recover_view), name="conditions_article_recover"),
             path("reviews/", view(self.reviews_view), name="conditions_article_reviews"),
             path("<path:object_id>/history/<int:version_id>/compare/", view(self.compare_view), name="conditions_article_compare"),
             path("<path:object_id>/history/<int:version_id>/restore/", view(self.restore_view), name="conditions_article_restore"),
@@ -296,32 +302,58 @@ class ArticleAdmin(VersionAdmin):
         if request.method != "POST":
             return redirect("admin:conditions_article_compare", object_id, version_id)
         article, version = self._version(request, object_id, version_id)
-        if not self.has_change_permission(request, article):
-            raise PermissionDenied
-        workflow = {name: getattr(article, name) for name in history.WORKFLOW_FIELDS}
         with transaction.atomic(), reversion.create_revision():
+            # The gate on the article as it is now; the status stays as it is.
+            article = Article.objects.select_for_update().get(pk=article.pk)
+            check_change(request.user, article, article.status)
+            article.updated_at = timezone.now()
             # Only this article and its own sections: a revision may hold other articles
             # saved by the same list action, and those are left as they are.
-            version.revert()
-            restored = Article.objects.get(pk=article.pk)
-            for name, value in workflow.items():
-                setattr(restored, name, value)
-            restored.updated_at = timezone.now()
-            restored.save()
-            restored.set_sections(history.sections_of_version(version))
+            notes = history.apply_version(article, version)
             reversion.set_user(request.user)
             saved_on = timezone.localtime(version.revision.date_created)
             reversion.set_comment(f"Restored the version of {saved_on:%d %B %Y %H:%M}")
-        self.message_user(request, f"Restored “{restored}” to the version of {saved_on:%d %B %Y %H:%M}; that is now the newest version.")
-        return redirect("admin:conditions_article_history", restored.pk)
+        self.message_user(request, f"Restored “{article}” to the version of {saved_on:%d %B %Y %H:%M}; that is now the newest version.")
+        for note in notes:
+            self.message_user(request, note, messages.WARNING)
+        return redirect("admin:conditions_article_history", article.pk)
+
+    def recover_view(self, request, version_id, extra_context=None):
+        """Bring back a deleted article, with its own sections, as a draft (GET shows what, POST does it)."""
+        if not (self.has_add_permission(request) and self.has_change_permission(request)):
+            raise PermissionDenied
+        version = history.deleted_article_version(version_id)
+        if version is None:
+            raise Http404("No deleted article has that version.")
+        if request.method == "POST":
+            with transaction.atomic(), reversion.create_revision():
+                check_change(request.user, None, Article.Status.DRAFT)
+                article = Article(pk=int(version.object_id), status=Article.Status.DRAFT, updated_at=timezone.now())
+                data = version.field_dict
+                article.reviewed_on, article.reviewed_by = data.get("reviewed_on"), data.get("reviewed_by", "")
+                notes = history.apply_version(article, version)
+                reversion.set_user(request.user)
+                reversion.set_comment("Recovered as a draft")
+            self.message_user(request, f"Recovered “{article}” as a draft; a medical reviewer publishes it again.")
+            for note in notes:
+                self.message_user(request, note, messages.WARNING)
+            return redirect("admin:conditions_article_change", article.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Recover “{version.object_repr}” as a draft",
+            "version": version,
+            "sections": [SectionKind(kind).label for kind in history.sections_of_version(version) if kind in SectionKind.values],
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "admin/conditions/article/recover.html", context)
 
     def reviews_view(self, request):
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
         today = timezone.localdate()
-        overdue = list(Article.objects.review_due_by(today - timezone.timedelta(days=1)).order_by("reviewed_on", "title"))
-        soon = [a for a in Article.objects.review_due_by(today + timezone.timedelta(days=REVIEW_WINDOW_DAYS)).order_by("reviewed_on", "title")
-                if a not in overdue]
+        overdue = Article.objects.review_overdue().order_by("reviewed_on", "title")
+        soon = Article.objects.review_due_within(REVIEW_WINDOW_DAYS).order_by("reviewed_on", "title")
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

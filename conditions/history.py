@@ -19,8 +19,10 @@ from .models import Article, ArticleSection, Category, SectionKind
 COMPARED_FIELDS = [("title", "Title"), ("summary", "Summary"), ("also_known_as", "Also known as"), ("status", "Status"),
                    ("reviewed_on", "Last reviewed"), ("reviewed_by", "Reviewed by"), ("categories", "Categories"),
                    ("related", "Related articles")]
-# What a restore brings back; the workflow fields stay as they are now (publishing is a separate, permissioned step).
-WORKFLOW_FIELDS = ["status", "reviewed_on", "reviewed_by", "published_at"]
+# What a restore or a recovery brings back from a version; the workflow fields (status,
+# review, publication) are never taken from a version: publishing is a separate,
+# permissioned step (conditions.permissions).
+RESTORED_FIELDS = ["title", "slug", "kind", "summary", "also_known_as"]
 
 
 @dataclass
@@ -100,6 +102,55 @@ def _snapshot(data, category_ids, related_ids, sections):
 def compare(old, new):
     """The ``Change`` of every field and section, in page order."""
     return [Change(label, old.get(label, ""), new.get(label, "")) for label in new]
+
+
+def apply_version(article, version):
+    """Bring ``version``'s text back into ``article`` and save it: names, summary, kind,
+    categories and related articles that still exist, and the article's own sections.
+
+    ``article`` keeps its workflow fields as the caller set them. A slug that now belongs
+    to another article is not taken: an existing article keeps its current slug, a
+    recovered one gets the first free ``<slug>-<n>``. Returns a list of notes for the
+    editor (empty when everything came back as it was).
+    """
+    data = version.field_dict
+    notes = []
+    current_slug = article.slug
+    for name in RESTORED_FIELDS:
+        if name in data:
+            setattr(article, name, data[name])
+    taken = Article.objects.exclude(pk=article.pk).filter(slug=article.slug).first()
+    if taken is not None:
+        wanted = article.slug
+        article.slug = current_slug or _free_slug(wanted)
+        notes.append(f"The address “{wanted}” now belongs to “{taken}”, so this article keeps the address “{article.slug}”.")
+    if article.kind not in Article.Kind.values:
+        article.kind = Article.Kind.CONDITION
+    article.save()
+    article.categories.set(Category.objects.filter(pk__in=data.get("categories", [])))
+    article.related.set(Article.objects.filter(pk__in=data.get("related", [])).exclude(pk=article.pk))
+    missing = len(set(data.get("related", []))) - article.related.count()
+    if missing > 0:
+        notes.append(f"{missing} related article(s) of that version no longer exist and were left out.")
+    article.set_sections(sections_of_version(version))
+    return notes
+
+
+def _free_slug(slug):
+    n = 2
+    while Article.objects.filter(slug=f"{slug}-{n}").exists():
+        n += 1
+    return f"{slug}-{n}"
+
+
+def deleted_article_version(version_id):
+    """The ``Version`` ``version_id`` when it is a version of an article that no longer exists, else ``None``."""
+    from django.contrib.contenttypes.models import ContentType
+
+    version = Version.objects.filter(pk=version_id, content_type=ContentType.objects.get_for_model(Article)).first()
+    if version is None or not str(version.object_id).isdigit() or Article.objects.filter(pk=int(version.object_id)).exists():
+        return None
+    return version
 
 
 def versions_of(article):

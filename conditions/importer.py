@@ -6,17 +6,25 @@ is reported and skipped while the valid files load. Each file is written in its 
 transaction and only when its content differs from the database, so a second run
 changes nothing, timestamps included. ``related`` entries may point at articles later
 in the same batch, so they are set in a second pass once every article exists.
+
+Run with ``user`` (``import_content --user NAME``), every file passes the same gate as
+the admin (``conditions.permissions``): an Editor's import may create and change drafts
+but cannot publish, unpublish or change a live article, and the versions are theirs.
+Without it the command acts as the site's operator (shell access to the server), as
+``migrate`` does.
 """
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import reversion
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
 from .content_format import ArticleSource, ContentError, parse
 from .models import Article, Category
+from .permissions import check_change
 from .search.signals import deferred_index_updates
 
 
@@ -41,13 +49,16 @@ def source_files(paths):
     return files, errors
 
 
-def import_content(paths):
-    """Load source files (see the module docstring); the search index is updated once, at the end."""
+def import_content(paths, user=None):
+    """Load source files (see the module docstring); the search index is updated once, at the end.
+
+    ``user``: the acting user whose permissions each file is checked against (``None``: the operator).
+    """
     with deferred_index_updates():
-        return _import_content(paths)
+        return _import_content(paths, user)
 
 
-def _import_content(paths):
+def _import_content(paths, user):
     files, errors = source_files(paths)
     report = ImportReport(errors=errors)
     sources = {}
@@ -69,14 +80,21 @@ def _import_content(paths):
     _drop_broken_links(sources, report)
 
     changed = set()
-    for source in sources.values():
-        with transaction.atomic():
-            outcome = apply_source(source)
+    for slug, source in list(sources.items()):
+        try:
+            with transaction.atomic():
+                outcome = apply_source(source, user)
+        except PermissionDenied as refusal:
+            del sources[slug]
+            report.errors.append(ContentError(source.path, f"not loaded: {refusal}", source.lines.get("status")))
+            continue
         getattr(report, outcome).append(source.slug)
         if outcome != "unchanged":
             changed.add(source.slug)
     for source in sources.values():
         with transaction.atomic(), reversion.create_revision():
+            if user is not None:
+                reversion.set_user(user)
             article = Article.objects.get(slug=source.slug)
             article.related.set(Article.objects.filter(slug__in=source.related))
             if source.slug in changed:
@@ -115,15 +133,20 @@ def _drop_broken_links(sources, report):
             report.errors.append(ContentError(source.path, f"{what} '{target}' names no article; fix the slug or add content/{target}.md", line))
 
 
-def apply_source(source):
-    """Create or update the article for ``source``; return 'created', 'updated' or 'unchanged'."""
-    article = Article.objects.filter(slug=source.slug).first()
+def apply_source(source, user=None):
+    """Create or update the article for ``source``; return 'created', 'updated' or 'unchanged'.
+
+    Raises ``PermissionDenied`` when ``user`` may not make that change (nothing is written).
+    """
+    article = Article.objects.select_for_update().filter(slug=source.slug).first()
     if article is not None:
         current = ArticleSource.from_article(article)
         # Related articles are set in the second pass; compare everything else here.
         current.related = source.related
         if current == source:
             return "unchanged"
+    if user is not None:
+        check_change(user, article, source.status)
     outcome = "created" if article is None else "updated"
     article = article or Article(slug=source.slug)
     for name in ("title", "kind", "summary", "also_known_as", "reviewed_on", "reviewed_by", "status"):

@@ -75,7 +75,8 @@ class _WikiLinkProcessor(InlineProcessor):
     def handleMatch(self, m, data):
         slug, label = m.group(1), m.group(2)
         target = self.targets.get(slug)
-        text = (label or (target.title if target else slug.replace("-", " "))).strip()
+        # Never a draft's title: the link's own text, the live (or last published) title, the slug.
+        text = (label or (target.link_title if target else "") or slug.replace("-", " ")).strip()
         if target is None or not target.is_published:
             # Unpublished or unknown: plain text, so a patient never meets a dead link.
             return text, m.start(0), m.end(0)
@@ -176,7 +177,7 @@ def _clean(html):
 def render(text, *, targets=None, used_ids=None, images=None):
     """Render one section's Markdown to sanitized HTML.
 
-    ``targets`` maps linked slugs to articles (anything with ``title``, ``is_published``
+    ``targets`` maps linked slugs to articles (anything with ``link_title``, ``is_published``
     and ``get_absolute_url()``); ``used_ids`` is shared by the sections of one page so
     heading anchors stay unique across it; ``images`` maps ``ArticleImage`` ids to images.
     """

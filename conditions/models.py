@@ -12,8 +12,15 @@ Markdown is rendered to sanitized HTML when an article is saved (``render_sectio
 never per request. ``[[slug]]`` links are recorded in ``ArticleLink`` so that when a
 linked article is published, unpublished, renamed or deleted, the pages linking to it
 are re-rendered.
+
+Live pages hold only reviewed text: a link to an article that is not published shows
+the link's own text, else the title that article had when it was last published
+(``published_title``), else its slug, never a draft's title. So the *link state*
+(``Article.link_state``) that decides whether linking pages are re-rendered is built
+from published facts only, and saving a draft re-renders nothing else.
 """
 
+import datetime
 import uuid
 
 import reversion
@@ -21,12 +28,18 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import models, transaction
 from django.db.models import Prefetch, Q
+from django.dispatch import Signal
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import markdown
 from .validators import validate_slug
+
+
+# Sent when re-rendering changed an article's section HTML (a linked article was
+# published, unpublished, renamed or deleted): ``article``, ``sections`` (the changed ones).
+sections_rendered = Signal()
 
 
 class SectionKind(models.TextChoices):
@@ -71,6 +84,14 @@ class ArticleQuerySet(models.QuerySet):
         """Articles whose next review falls on or before ``day`` (never reviewed counts as due)."""
         return self.filter(Q(reviewed_on__isnull=True) | Q(reviewed_on__lte=add_years(day, -review_interval_years())))
 
+    def review_overdue(self):
+        """Articles whose next review was due before today (``Article.review_overdue``, in SQL)."""
+        return self.review_due_by(timezone.localdate() - datetime.timedelta(days=1))
+
+    def review_due_within(self, days):
+        """Articles not yet overdue whose next review falls within ``days`` days from today."""
+        return self.review_due_by(timezone.localdate() + datetime.timedelta(days=days)).exclude(pk__in=self.review_overdue().values("pk"))
+
     def linking_to_any(self, slugs):
         """Articles whose text links to any of ``slugs``."""
         return self.filter(outgoing_links__target_slug__in=slugs).distinct()
@@ -109,6 +130,8 @@ class Article(models.Model):
     # unchanged file must leave it alone.
     updated_at = models.DateTimeField(default=timezone.now)
     published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The reviewed title live pages may show in links while the article is not published.
+    published_title = models.CharField(max_length=200, blank=True, editable=False)
 
     objects = ArticleQuerySet.as_manager()
 
@@ -119,14 +142,34 @@ class Article(models.Model):
     def __str__(self):
         return self.title
 
+    LINK_STATE_FIELDS = ("slug", "title", "status", "published_title")
+
     @classmethod
     def from_db(cls, db, field_names, values, **kwargs):
         instance = super().from_db(db, field_names, values, **kwargs)
-        instance._saved_link_state = instance._link_state()
+        instance._saved_link_state = instance.link_state()
         return instance
 
-    def _link_state(self):
-        return (self.slug, self.title, self.status) if "title" in self.__dict__ else None
+    def link_state(self):
+        """``(slug, is_published, link_title)``: all that other pages show of this article.
+
+        ``None`` when a field it needs was deferred (``.only()``), so loading a list never
+        costs a query per row.
+        """
+        if any(name not in self.__dict__ for name in self.LINK_STATE_FIELDS):
+            return None
+        return (self.slug, self.is_published, self.link_title)
+
+    @property
+    def link_title(self):
+        """The title a link from another page may show: the live title, or the one last published ('' if never)."""
+        return self.title if self.is_published else self.published_title
+
+    @property
+    def was_published(self):
+        """Whether the article is live in the database (as loaded or last saved), before any unsaved change."""
+        previous = getattr(self, "_saved_link_state", None)
+        return bool(previous and previous[1])
 
     def get_absolute_url(self):
         return reverse("conditions:article", args=[self.slug])
@@ -146,16 +189,18 @@ class Article(models.Model):
         return self.status == self.Status.PUBLISHED
 
     def save(self, *args, **kwargs):
-        if self.is_published and self.published_at is None:
-            self.published_at = timezone.now()
+        if self.is_published:
+            self.published_at = self.published_at or timezone.now()
+            self.published_title = self.title
         with transaction.atomic():
             super().save(*args, **kwargs)
             previous = getattr(self, "_saved_link_state", None)
-            if previous != self._link_state():
+            if previous != self.link_state() and (previous is not None or self.is_published):
+                # Only what other pages show changed them: a draft's edits never reach live pages.
                 stale = {self.slug} | ({previous[0]} if previous else set())
                 for article in Article.objects.linking_to_any(stale).exclude(pk=self.pk):
                     article.render_sections()
-            self._saved_link_state = self._link_state()
+            self._saved_link_state = self.link_state()
 
     @transaction.atomic
     def set_sections(self, markdown_by_kind):
@@ -181,6 +226,9 @@ class Article(models.Model):
                 section.html = html
                 changed.append(section)
         ArticleSection.objects.bulk_update(changed, ["html"])
+        if changed:
+            # bulk_update sends no post_save: say so, for the search index and the page cache.
+            sections_rendered.send(sender=Article, article=self, sections=changed)
         self.outgoing_links.exclude(target_slug__in=slugs).delete()
         known = set(self.outgoing_links.values_list("target_slug", flat=True))
         ArticleLink.objects.bulk_create(ArticleLink(source=self, target_slug=slug) for slug in sorted(slugs - known))
@@ -190,7 +238,7 @@ class Article(models.Model):
 def _render_context(texts):
     """The linked articles and library images that Markdown ``texts`` refer to."""
     slugs = set().union(*(markdown.linked_slugs(text) for text in texts))
-    targets = {article.slug: article for article in Article.objects.filter(slug__in=slugs).only("slug", "title", "status")}
+    targets = {article.slug: article for article in Article.objects.filter(slug__in=slugs).only(*Article.LINK_STATE_FIELDS)}
     return targets, ArticleImage.objects.for_texts(texts)
 
 

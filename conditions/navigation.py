@@ -1,10 +1,32 @@
-"""The A–Z index: article titles plus "see" entries for their other names."""
+"""The A–Z index: article titles plus "see" entries for their other names, one letter a page.
+
+One letter a page (as MedlinePlus's health topics index does) keeps each page small at
+any library size: at 5,000 articles a single A–Z page would weigh megabytes on a phone.
+"""
 
 import string
 import unicodedata
 from dataclasses import dataclass
 
 AZ_LETTERS = list(string.ascii_uppercase) + ["#"]
+OTHER = "other"  # the address of "#" (names that start with a digit or a symbol)
+
+
+def letter_key(letter):
+    """``"A"`` → ``"a"``, ``"#"`` → ``"other"``: the letter's part of the page address."""
+    return OTHER if letter == "#" else letter.lower()
+
+
+def letter_from_key(key):
+    """The inverse of ``letter_key``; ``None`` for anything else."""
+    letter = "#" if key == OTHER else key.upper()
+    return letter if letter in AZ_LETTERS and key == letter_key(letter) else None
+
+
+def letter_of(label):
+    """The A–Z letter a name is filed under (accents folded; digits and symbols under "#")."""
+    first = unicodedata.normalize("NFKD", label[:1]).encode("ascii", "ignore").decode().upper()
+    return first if first in string.ascii_uppercase and first else "#"
 
 
 @dataclass(frozen=True)
@@ -20,8 +42,7 @@ class AZEntry:
 
     @property
     def letter(self):
-        first = unicodedata.normalize("NFKD", self.label[:1]).encode("ascii", "ignore").decode().upper()
-        return first if first in string.ascii_uppercase and first else "#"
+        return letter_of(self.label)
 
 
 def az_entries(articles):
@@ -34,3 +55,44 @@ def az_entries(articles):
             if name.casefold() not in titles:
                 entries.append(AZEntry(name, article, is_alias=True))
     return sorted(entries, key=lambda entry: entry.sort_key)
+
+
+@dataclass(frozen=True)
+class AZLink:
+    letter: str
+    key: str
+    in_use: bool
+    current: bool
+
+
+def az_bar(letters_in_use, current=None):
+    """The A–Z bar: every letter, linked when some name is filed under it."""
+    return [AZLink(letter, letter_key(letter), letter in letters_in_use, letter == current) for letter in AZ_LETTERS]
+
+
+@dataclass(frozen=True)
+class Crumb:
+    """One step of a page's breadcrumb trail: its name and its path."""
+
+    name: str
+    url: str
+
+
+def trail(*crumbs):
+    """A page's breadcrumb trail from the home page: ``trail(("Osteoporosis", "/conditions/osteoporosis/"))``.
+
+    The one trail feeds both the visible breadcrumbs (``includes/breadcrumbs.html``) and
+    the JSON-LD ``BreadcrumbList`` (``seo.breadcrumbs``), so the two cannot disagree.
+    """
+    from django.urls import reverse
+    from django.utils.translation import gettext as _
+
+    return [Crumb(_("Home"), reverse("home")), *(Crumb(str(name), url) for name, url in crumbs)]
+
+
+def conditions_trail(*crumbs):
+    """``trail`` through the A–Z of conditions."""
+    from django.urls import reverse
+    from django.utils.translation import gettext as _
+
+    return trail((_("Diseases & Conditions"), reverse("conditions:index")), *crumbs)

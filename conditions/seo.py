@@ -43,14 +43,19 @@ def json_ld(data):
 
 
 def breadcrumbs(request, trail):
-    """``trail``: [(name, path), …] → a schema.org ``BreadcrumbList``."""
+    """``trail`` (``navigation.Crumb`` list) → a schema.org ``BreadcrumbList``."""
     return {
         "@type": "BreadcrumbList",
         "itemListElement": [
-            {"@type": "ListItem", "position": n, "name": name, "item": request.build_absolute_uri(path)}
-            for n, (name, path) in enumerate(trail, start=1)
+            {"@type": "ListItem", "position": n, "name": crumb.name, "item": request.build_absolute_uri(crumb.url)}
+            for n, crumb in enumerate(trail, start=1)
         ],
     }
+
+
+def breadcrumb_data(request, trail):
+    """A page's JSON-LD when its breadcrumbs are all it has to say."""
+    return json_ld({"@context": "https://schema.org", **breadcrumbs(request, trail)})
 
 
 def article_structured_data(request, article, sections, trail):

@@ -12,7 +12,11 @@ response allows any origin (CORS, no credentials); successful responses carry a 
 ``ETag`` (a hash of the body) and ``Last-Modified``, and ``ConditionalGetMiddleware``
 answers revalidations with 304; article responses are kept in the shared page cache like
 the HTML pages (``healthlib.pagecache``). Clients are rate limited (``HEALTHLIB_API_RATE_LIMIT``,
-429 with ``Retry-After``). Drafts and articles in review never appear.
+429 with ``Retry-After``); a search also counts against the site's search page limits per
+client (``HEALTHLIB_SEARCH_RATE_LIMIT``, and ``HEALTHLIB_SEARCH_CONCURRENCY`` running at
+once), so the API is no way around them. A search that runs out of its time budget
+answers 422, as the search page does, or 200 with ``partial: true`` when it found some
+hits in time. Drafts and articles in review never appear.
 """
 
 import datetime
@@ -33,11 +37,11 @@ from django.utils.http import http_date, parse_http_date_safe
 from django.views.decorators.csrf import csrf_exempt
 
 from healthlib.pagecache import public_page
-from healthlib.ratelimit import over_limit
+from healthlib.ratelimit import over_limit, running_slot
 
 from .models import Article, Category
 from .search import get_backend
-from .search.base import SearchUnavailable
+from .search.base import SearchTooComplex, SearchUnavailable
 from .search.documents import ABSURD_QUERY_LENGTH, clean_query
 
 MAX_PAGE_SIZE = 100
@@ -62,6 +66,12 @@ def _error(status, message, **extra):
     return _json({"error": message, **extra}, status=status)
 
 
+def _too_many(retry_after):
+    response = _error(429, "Too many requests; wait and retry.", retry_after=retry_after)
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
 def api_view(view):
     """Methods, CORS, rate limit, JSON errors and caching headers for every endpoint.
 
@@ -83,8 +93,7 @@ def api_view(view):
             response = _error(405, f"{request.method} is not allowed; this API is read-only.")
             response["Allow"] = ALLOWED_METHODS
         elif retry_after := over_limit(request, "api", settings.HEALTHLIB_API_RATE_LIMIT):
-            response = _error(429, "Too many requests; wait and retry.", retry_after=retry_after)
-            response["Retry-After"] = str(retry_after)
+            response = _too_many(retry_after)
         else:
             try:
                 response = view(request, *args, **kwargs)
@@ -150,7 +159,7 @@ def _last_modified(response, moments):
 
 
 @api_view
-@public_page
+@public_page(query_params=("page", "page_size", "category", "updated_since"))
 def articles(request):
     queryset = Article.objects.published().prefetch_related("categories").order_by("title", "slug")
     category = _category(request)
@@ -227,23 +236,34 @@ def article(request, slug):
 
 @api_view
 def search(request):
+    # The scope and limits of the site's search page (healthlib.views.search): one budget per client.
+    if retry_after := over_limit(request, "search", settings.HEALTHLIB_SEARCH_RATE_LIMIT):
+        return _too_many(retry_after)
+    with running_slot(request, "search", settings.HEALTHLIB_SEARCH_CONCURRENCY) as allowed:
+        return _search(request) if allowed else _too_many(1)
+
+
+def _search(request):
     query = clean_query((request.GET.getlist("q") or [""])[0])
     if query is None:
         raise ApiError(400, "'q' is too long; use a few words.")
     page = _int_param(request, "page", 1, 1, 1_000_000)
     category = _category(request)
     if not query:
-        return _json({"query": "", "total": 0, "page": 1, "pages": 1, "suggestion": None, "results": []})
+        return _json({"query": "", "total": 0, "page": 1, "pages": 1, "suggestion": None, "partial": False, "results": []})
     try:
         results = get_backend().search(query, category=category, page=page)
     except SearchUnavailable:
         raise ApiError(503, "Search is temporarily unavailable.") from None
+    except SearchTooComplex:
+        raise ApiError(422, str(SearchTooComplex.message)) from None
     return _json({
         "query": query,
         "total": results.total,
         "page": results.page,
         "pages": results.pages,
         "suggestion": results.suggestion or None,
+        "partial": results.partial,
         "results": [
             {"slug": hit.slug, "title": hit.title, "url": _absolute(request, hit.url), "summary": hit.summary,
              "matched_name": hit.matched_name or None, "section": hit.section or None, "snippet": hit.snippet or None}
@@ -330,14 +350,23 @@ def openapi_document(request):
             }},
             "/search/": {"get": {
                 "operationId": "search", "summary": "The site's ranked search results",
+                "description": "Counts against the API limit and against the client's search limits shared with the "
+                               "site's search page (searches per minute, searches running at once).",
                 "parameters": [{"name": "q", "in": "query", "schema": {"type": "string", "maxLength": ABSURD_QUERY_LENGTH},
-                                "description": "Words to search for (the first 200 characters are used)."},
+                                "description": "Words to search for (the first 200 characters are used; repeated words are "
+                                               "searched once, at most 12 words, 3 quoted phrases and 6 words a phrase)."},
                                *page_params, category_param],
                 "responses": {"200": json_response("Results.", {
-                    "type": "object", "required": ["query", "total", "page", "pages", "suggestion", "results"], "additionalProperties": False,
-                    "properties": {"query": {"type": "string"}, "total": {"type": "integer"}, "page": {"type": "integer"},
+                    "type": "object", "required": ["query", "total", "page", "pages", "suggestion", "partial", "results"],
+                    "additionalProperties": False,
+                    "properties": {"query": {"type": "string", "description": "The query as searched, after normalisation."},
+                                   "total": {"type": "integer"}, "page": {"type": "integer"},
                                    "pages": {"type": "integer"}, "suggestion": nullable_string,
+                                   "partial": {"type": "boolean", "description": "True when the time budget ran out: the best "
+                                               "of the hits scored in time, not necessarily the best overall."},
                                    "results": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}}}}),
+                              "422": json_response("The search is too complex to answer within its time budget; use fewer words "
+                                                   "or no quotation marks.", {"$ref": "#/components/schemas/Error"}),
                               "503": json_response("Search is temporarily unavailable.", {"$ref": "#/components/schemas/Error"}), **common},
             }},
         },

@@ -1,28 +1,34 @@
 """Public pages of the articles app: the A–Z index, an article, a category."""
 
-from itertools import groupby
-
 from django.db.models import Count, Q
+from django.http import Http404
 from django.shortcuts import get_object_or_404, render
-from django.urls import reverse
-from django.utils.translation import gettext as _
 
 from healthlib.pagecache import public_page
 
 from . import seo
 
 from .models import Article, Category
-from .navigation import AZ_LETTERS, az_entries
+from .navigation import AZ_LETTERS, az_bar, az_entries, conditions_trail, letter_from_key
 
 
 @public_page
-def article_index(request):
+def article_index(request, letter=None):
+    """One letter of the A–Z (the first letter in use at ``/conditions/``), every letter linked."""
     entries = az_entries(Article.objects.published().only("slug", "title", "also_known_as"))
-    groups = [(letter, list(items)) for letter, items in groupby(entries, key=lambda entry: entry.letter)]
+    letters_in_use = {entry.letter for entry in entries}
+    if letter is None:
+        current = next((candidate for candidate in AZ_LETTERS if candidate in letters_in_use), AZ_LETTERS[0])
+    else:
+        current = letter_from_key(letter)
+        if current is None:
+            raise Http404("No such letter.")
     return render(
         request,
         "conditions/article_index.html",
-        {"groups": groups, "letters": AZ_LETTERS, "letters_in_use": {letter for letter, _ in groups}},
+        {"letter": current, "entries": [entry for entry in entries if entry.letter == current],
+         "az_bar": az_bar(letters_in_use, current), "breadcrumbs": (crumbs := conditions_trail()),
+         "structured_data": seo.breadcrumb_data(request, crumbs)},
     )
 
 
@@ -33,7 +39,7 @@ def article_detail(request, slug):
     articles = Article.objects.all() if preview else Article.objects.published()
     article = get_object_or_404(articles.with_page_data(), slug=slug)
     sections = article.sections.all()
-    trail = [(_("Home"), reverse("home")), (_("Diseases & Conditions"), reverse("conditions:index")), (article.title, article.get_absolute_url())]
+    crumbs = conditions_trail((article.title, article.get_absolute_url()))
     response = render(
         request,
         "conditions/article_detail.html",
@@ -41,7 +47,8 @@ def article_detail(request, slug):
             "article": article,
             "sections": sections,
             "preview": not article.is_published,
-            "structured_data": seo.json_ld(seo.article_structured_data(request, article, sections, [(str(n), p) for n, p in trail])),
+            "breadcrumbs": crumbs,
+            "structured_data": seo.json_ld(seo.article_structured_data(request, article, sections, crumbs)),
         },
     )
     if not article.is_published:
@@ -54,9 +61,10 @@ def article_detail(request, slug):
 def category_detail(request, slug):
     category = get_object_or_404(Category, slug=slug)
     articles = category.articles.published().only("slug", "title", "summary")
-    trail = [(str(_("Home")), reverse("home")), (str(_("Diseases & Conditions")), reverse("conditions:index")), (category.name, category.get_absolute_url())]
-    structured_data = seo.json_ld({"@context": "https://schema.org", **seo.breadcrumbs(request, trail)})
-    return render(request, "conditions/category_detail.html", {"category": category, "articles": articles, "structured_data": structured_data})
+    crumbs = conditions_trail((category.name, category.get_absolute_url()))
+    return render(request, "conditions/category_detail.html", {
+        "category": category, "articles": articles, "breadcrumbs": crumbs, "structured_data": seo.breadcrumb_data(request, crumbs),
+    })
 
 
 def categories_with_counts():

@@ -2,8 +2,9 @@
 
 Pages are stored in the ``pages`` cache (Redis in production, a file cache in the
 embedded default, so every gunicorn worker shares it) under keys that carry the
-*content version*: a random token in the ``default`` cache that is replaced after any
-article, section, category, category link or image change commits. One replacement
+*content version*: a random token in the ``default`` cache that is replaced after a
+change patients can see commits (a live article, its sections, categories or related
+articles; a category; a deleted image), and never for drafts. One replacement
 retires every cached page on every server at once; nothing per-server has to be purged, and old
 entries simply expire.
 
@@ -15,6 +16,7 @@ keep them for five minutes; signed-in staff always get a fresh page marked priva
 """
 
 import hashlib
+import threading
 import uuid
 from functools import wraps
 
@@ -22,7 +24,7 @@ from django.core.cache import caches
 from django.db import transaction
 from django.db.models import Max
 from django.db.models.signals import m2m_changed, post_delete, post_save
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.utils.cache import patch_cache_control
 from django.utils.http import http_date
 
@@ -54,13 +56,24 @@ def _last_modified():
     return http_date(newest.timestamp()) if newest else None
 
 
-def public_page(view):
-    """Serve ``view`` from the shared page cache to anonymous GET and HEAD requests."""
+def public_page(view=None, *, query_params=()):
+    """Serve ``view`` from the shared page cache to anonymous GET and HEAD requests.
+
+    ``query_params`` names the query parameters the view reads; the view sees only those
+    (``request.GET`` is filtered before it runs) and the cache key holds only those, so
+    junk query strings (``?utm=1``, ``?utm=2``, …) all share one entry and cannot flood
+    the cache or evict the hot pages. The key space is bounded by the real pages.
+    Use as ``@public_page`` or ``@public_page(query_params=("page",))``.
+    """
+    if view is None:
+        return lambda view: public_page(view, query_params=query_params)
+    read = tuple(sorted(query_params))
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if request.method not in ("GET", "HEAD"):
             return view(request, *args, **kwargs)
+        request.GET = _only(request.GET, read)
         if request.user.is_authenticated:
             response = view(request, *args, **kwargs)
             patch_cache_control(response, private=True, no_cache=True)
@@ -68,7 +81,7 @@ def public_page(view):
         pages = caches["pages"]
         key = "page:%s:%s" % (
             content_version(),
-            hashlib.sha256(f"{request.scheme}://{request.get_host()}{request.get_full_path()}".encode()).hexdigest(),
+            hashlib.sha256(f"{request.scheme}://{request.get_host()}{request.path}?{request.GET.urlencode()}".encode()).hexdigest(),
         )
         cached = pages.get(key)
         if cached is not None:
@@ -98,28 +111,92 @@ def public_page(view):
     return wrapper
 
 
-class _Bump:
-    def __init__(self):
-        self.done = False
+def _only(query, names):
+    """A copy of the QueryDict ``query`` holding only ``names`` (in that order), immutable."""
+    kept = QueryDict(mutable=True)
+    for name in names:
+        if name in query:
+            kept.setlist(name, query.getlist(name))
+    kept._mutable = False
+    return kept
 
-    def __call__(self):
-        self.done = True
+
+_pending = threading.local()
+
+
+def _bump_if_pending():
+    if getattr(_pending, "bump", False):
+        _pending.bump = False
         bump_content_version()
 
 
-def _schedule_bump(**kwargs):
-    connection = transaction.get_connection()
-    if any(isinstance(callback, _Bump) and not callback.done for _, callback, _ in connection.run_on_commit):
+def _schedule_bump():
+    """Retire cached pages once the transaction commits (once, however many rows changed)."""
+    _pending.bump = True
+    transaction.on_commit(_bump_if_pending)
+
+
+# What patients can see changed: only then are cached pages retired. Editors saving
+# drafts, uploading images or submitting for review leave the public cache alone, so
+# its version says nothing about editorial activity.
+
+def _article_saved(sender, instance, raw=False, **kwargs):
+    if instance.is_published or instance.was_published:
+        _schedule_bump()
+
+
+def _article_deleted(sender, instance, **kwargs):
+    if instance.was_published or instance.is_published:
+        _schedule_bump()
+
+
+def _section_changed(sender, instance, **kwargs):
+    from conditions.models import Article
+
+    if type(instance).article.is_cached(instance):
+        live = instance.article.is_published or instance.article.was_published
+    else:
+        live = Article.objects.filter(pk=instance.article_id, status=Article.Status.PUBLISHED).exists()
+    if live:
+        _schedule_bump()
+
+
+def _article_links_changed(sender, instance, action, reverse, model, pk_set, **kwargs):
+    from conditions.models import Article
+
+    if not action.startswith("post_"):
         return
-    transaction.on_commit(_Bump())
+    if isinstance(instance, Article) and (instance.is_published or instance.was_published):
+        _schedule_bump()
+    elif isinstance(instance, Article) and sender is Article.related.through:
+        # A draft's related list is its own; a live page lists only published related articles.
+        return
+    elif not isinstance(instance, Article) and (
+        pk_set is None or Article.objects.published().filter(pk__in=pk_set).exists()
+    ):
+        _schedule_bump()  # from the category side: a category's list of live articles changed
+
+
+def _sections_rendered(sender, article, **kwargs):
+    if article.is_published:
+        _schedule_bump()
+
+
+def _always(sender, **kwargs):
+    _schedule_bump()
 
 
 def connect_signals():
-    from conditions.models import Article, ArticleImage, ArticleSection, Category
+    from conditions.models import Article, ArticleImage, ArticleSection, Category, sections_rendered
 
-    for model in (Article, ArticleSection, ArticleImage, Category):
-        post_save.connect(_schedule_bump, sender=model, dispatch_uid=f"pagecache-save-{model.__name__}")
-        post_delete.connect(_schedule_bump, sender=model, dispatch_uid=f"pagecache-delete-{model.__name__}")
+    sections_rendered.connect(_sections_rendered, dispatch_uid="pagecache-sections-rendered")
+
+    post_save.connect(_article_saved, sender=Article, dispatch_uid="pagecache-save-Article")
+    post_delete.connect(_article_deleted, sender=Article, dispatch_uid="pagecache-delete-Article")
+    post_save.connect(_section_changed, sender=ArticleSection, dispatch_uid="pagecache-save-ArticleSection")
+    post_delete.connect(_section_changed, sender=ArticleSection, dispatch_uid="pagecache-delete-ArticleSection")
+    # Category names and descriptions appear on live pages; an image deleted may be on one.
+    for model, signal in ((Category, post_save), (Category, post_delete), (ArticleImage, post_delete)):
+        signal.connect(_always, sender=model, dispatch_uid=f"pagecache-{signal is post_save}-{model.__name__}")
     for through in (Article.categories.through, Article.related.through):
-        m2m_changed.connect(_schedule_bump, sender=through, dispatch_uid=f"pagecache-m2m-{through.__name__}")
-
+        m2m_changed.connect(_article_links_changed, sender=through, dispatch_uid=f"pagecache-m2m-{through.__name__}")

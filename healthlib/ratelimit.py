@@ -2,14 +2,23 @@
 
 A counter per client address and window lives in the ``default`` cache (Redis in
 production), so the limit holds across every worker and server. ``cache.add`` starts a
-window, ``cache.incr`` counts in it: both are atomic in Redis. The client is
-``REMOTE_ADDR``, unless ``HEALTHLIB_TRUSTED_PROXIES`` says how many proxies (load
-balancers) stand in front: then it is the address that many hops from the right of
-``X-Forwarded-For`` (the one the outermost trusted proxy saw); anything further left was
-written by the client and is not trusted.
+window, ``cache.incr`` counts in it: both are atomic in Redis.
+
+The client (``client_address``, also django-axes's address for sign-in lockouts) is
+``REMOTE_ADDR``, unless that is one of the ``HEALTHLIB_TRUSTED_PROXY_IPS`` ranges: only
+then is ``X-Forwarded-For`` read, because anyone who reaches gunicorn directly can write
+that header. It is read from the right, skipping hops that are themselves trusted
+proxies; the first untrusted address is the client, as nginx's realip module does with
+``real_ip_recursive on`` ("the last non-trusted address sent in the request header
+field", https://nginx.org/en/docs/http/ngx_http_realip_module.html); whatever lies
+further left was written by the client itself. If every hop is trusted, the leftmost is
+the client. An entry that is not an IP address stops the walk at the last trusted hop
+(nginx does the same), so junk never becomes a client id.
 """
 
+import ipaddress
 import time
+from contextlib import contextmanager
 from functools import wraps
 
 from django.conf import settings
@@ -24,13 +33,39 @@ def parse_rate(rate):
     return int(count), int(seconds)
 
 
+def ip_address(text):
+    """``text`` as an IP address (IPv4-mapped IPv6 as IPv4, no zone), or None."""
+    try:
+        address = ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+    if address.version == 6:
+        if address.ipv4_mapped:
+            return address.ipv4_mapped
+        if address.scope_id:
+            return ipaddress.IPv6Address(str(address).partition("%")[0])
+    return address
+
+
 def client_address(request):
-    proxies = getattr(settings, "HEALTHLIB_TRUSTED_PROXIES", 0)
-    if proxies:
-        hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
-        if len(hops) >= proxies:
-            return hops[-proxies][:64]
-    return request.META.get("REMOTE_ADDR", "")
+    """The address of the client that sent ``request``: ``REMOTE_ADDR``, or behind trusted
+    proxies the rightmost untrusted ``X-Forwarded-For`` hop (see the module docstring)."""
+    remote = request.META.get("REMOTE_ADDR", "")
+    client = ip_address(remote)
+    if client is None:
+        return remote  # not an IP connection (a Unix socket): nothing better to go on
+    trusted = settings.HEALTHLIB_TRUSTED_PROXY_IPS
+    if any(client in network for network in trusted):
+        for hop in reversed(request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")):
+            if not hop.strip():
+                continue
+            address = ip_address(hop)
+            if address is None:
+                break  # junk: the last trusted hop stands
+            client = address
+            if not any(address in network for network in trusted):
+                break
+    return str(client)
 
 
 def over_limit(request, scope, rate):
@@ -51,22 +86,60 @@ def over_limit(request, scope, rate):
     return (start + window - now) or 1 if count > limit else 0
 
 
-def rate_limited(scope, setting, json=False):
-    """Limit a view to ``settings.<setting>`` requests per window per client."""
+IN_FLIGHT_SECONDS = 30  # gunicorn's worker timeout: a request still running by then is killed
+
+
+@contextmanager
+def running_slot(request, scope, limit):
+    """Whether the client has a free slot to run one more request of ``scope`` (``with ... as
+    allowed``): at most ``limit`` run at once per client; 0 means no limit.
+
+    A rate limit bounds how many requests a client makes in a window, not how many run at
+    once: sent together, a client's 60 costly searches would hold every worker for their
+    whole time budget while other visitors wait. Each slot is a key in the ``default``
+    cache, taken with ``cache.add`` (atomic in Redis; the file cache of the embedded layout
+    can let a near-simultaneous extra one through), given back when the request ends, and
+    expiring on its own should a worker die mid-request.
+    """
+    if not limit:
+        yield True
+        return
+    cache = caches["default"]
+    prefix = f"running:{scope}:{client_address(request)}"
+    slot = next((key for key in (f"{prefix}:{n}" for n in range(limit)) if cache.add(key, 1, timeout=IN_FLIGHT_SECONDS)), None)
+    try:
+        yield slot is not None
+    finally:
+        if slot is not None:
+            cache.delete(slot)
+
+
+def rate_limited(scope, setting, json=False, methods=None, concurrency=None):
+    """Limit a view to ``settings.<setting>`` requests per window per client (only
+    requests whose method is in ``methods``, when given), and, when ``concurrency`` names
+    a setting, to that many running at once per client (``running_slot``)."""
+
+    def refuse(request, retry_after):
+        message = "Too many requests. Please wait a moment and try again."
+        if json:
+            response = JsonResponse({"error": message}, status=429)
+        else:
+            response = render(request, "429.html", {"retry_after": retry_after}, status=429)
+        response["Retry-After"] = str(retry_after)
+        return response
 
     def decorator(view):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
+            if methods is not None and request.method not in methods:
+                return view(request, *args, **kwargs)
             retry_after = over_limit(request, scope, getattr(settings, setting))
             if retry_after:
-                message = "Too many requests. Please wait a moment and try again."
-                if json:
-                    response = JsonResponse({"error": message}, status=429)
-                else:
-                    response = render(request, "429.html", {"retry_after": retry_after}, status=429)
-                response["Retry-After"] = str(retry_after)
-                return response
-            return view(request, *args, **kwargs)
+                return refuse(request, retry_after)
+            if concurrency is None:
+                return view(request, *args, **kwargs)
+            with running_slot(request, scope, getattr(settings, concurrency)) as allowed:
+                return view(request, *args, **kwargs) if allowed else refuse(request, 1)
 
         return wrapper
 

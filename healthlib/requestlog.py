@@ -11,6 +11,8 @@ import re
 import time
 import uuid
 
+from .ratelimit import client_address
+
 logger = logging.getLogger("healthlib.request")
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -42,7 +44,7 @@ class RequestLogMiddleware:
             "ms": round((time.perf_counter() - started) * 1000, 1),
             "bytes": len(response.content) if not response.streaming else None,
             "cache": response.get("X-Cache", ""),
-            "client": request.META.get("REMOTE_ADDR", ""),
+            "client": client_address(request),  # the same address as rate limits and sign-in lockout
         }
         level = logging.ERROR if response.status_code >= 500 else logging.INFO
         logger.log(level, "%(method)s %(path)s %(status)s", fields, extra={"fields": fields})

@@ -8,6 +8,7 @@ from conditions import feeds, seo
 
 from . import views
 from .pagecache import public_page
+from .ratelimit import rate_limited
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -17,14 +18,19 @@ urlpatterns = [
     path("api/v1/", include("conditions.syndication")),
     # The markdownx editor's preview and upload endpoints, hardened (conditions/editing.py).
     path("markdownx/", include("conditions.editing")),
-    path("sitemap.xml", public_page(sitemap), {"sitemaps": seo.SITEMAPS}, name="sitemap"),
+    path("sitemap.xml", public_page(sitemap, query_params=("p",)), {"sitemaps": seo.SITEMAPS}, name="sitemap"),
     path("robots.txt", public_page(seo.robots_txt), name="robots-txt"),
     path("feeds/rss/", public_page(feeds.LatestArticlesFeed()), name="feed-rss"),
     path("feeds/atom/", public_page(feeds.LatestArticlesAtomFeed()), name="feed-atom"),
     path("healthz", views.healthz, name="healthz"),
+    # Sign-in attempts are limited per client before any password is hashed (django-axes
+    # then locks a user name after repeated failures).
+    path("admin/login/", rate_limited("login", "HEALTHLIB_LOGIN_RATE_LIMIT", methods=("POST",))(admin.site.login)),
     path("admin/", admin.site.urls),
 ]
 
 if settings.HEALTHLIB_SERVE_MEDIA:
     # Uploaded images (re-encoded on upload, so safe to serve as they are) in the embedded default.
     urlpatterns.append(re_path(r"^%s(?P<path>.*)$" % settings.MEDIA_URL.lstrip("/"), serve, {"document_root": settings.MEDIA_ROOT}))
+
+handler500 = "healthlib.security.server_error"

@@ -1,4 +1,12 @@
-"""Site-wide pages: home, search results and search suggestions."""
+"""Site-wide pages: home, search results and search suggestions.
+
+A search that runs out of its time budget with nothing to show answers 422 with a
+friendly "too complex" message (``SearchTooComplex``): the remedy lies with the query
+(fewer words, no quotation marks), as with the 400 for an absurdly long one, and a 4xx
+is neither cached by browsers and proxies as a good answer nor counted as a server
+error; the page is otherwise a normal search page (form, browse links). The API answers
+the same case with the same status.
+"""
 
 from django.core.cache import caches
 from django.db import connection
@@ -7,9 +15,9 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from conditions.models import Article, Category
-from conditions.navigation import AZ_LETTERS
+from conditions.navigation import az_bar, az_entries
 from conditions.search import get_backend
-from conditions.search.base import SearchUnavailable
+from conditions.search.base import SearchTooComplex, SearchUnavailable
 from conditions.search.documents import clean_query
 from conditions.views import categories_with_counts
 
@@ -25,8 +33,7 @@ def home(request):
         request,
         "home.html",
         {
-            "letters": AZ_LETTERS,
-            "letters_in_use": {entry[:1].upper() for entry in articles.values_list("title", flat=True)},
+            "az_bar": az_bar({entry.letter for entry in az_entries(articles.only("slug", "title", "also_known_as"))}),
             "categories": categories_with_counts(),
             "recent": articles.order_by("-updated_at", "title").only("slug", "title", "summary", "updated_at")[:6],
         },
@@ -46,7 +53,7 @@ def _page_number(request):
 
 
 @require_GET
-@rate_limited("search", "HEALTHLIB_SEARCH_RATE_LIMIT")
+@rate_limited("search", "HEALTHLIB_SEARCH_RATE_LIMIT", concurrency="HEALTHLIB_SEARCH_CONCURRENCY")
 def search(request):
     query = _query(request)
     context = {"query": query or "", "categories": categories_with_counts()}
@@ -63,6 +70,9 @@ def search(request):
     except SearchUnavailable:
         context["unavailable"] = True
         return render(request, "search.html", context, status=503)
+    except SearchTooComplex:
+        context["error"] = SearchTooComplex.message
+        return render(request, "search.html", context, status=422)
     names = dict(Category.objects.values_list("slug", "name"))
     context.update(
         results=results,

@@ -22,6 +22,41 @@ def django_db_setup(django_db_setup, django_db_blocker):
         assert not report.errors, [str(error) for error in report.errors]
 
 
+@pytest.fixture(autouse=True)
+def private_search_index(settings, tmp_path):
+    """Every test searches a copy of the shared Whoosh index, so index updates it commits
+    never reach the other tests (the database rolls back by itself; an index would not)."""
+    from conditions.search import get_backend
+
+    shared = Path(settings.HEALTHLIB_SEARCH_OPTIONS["path"])
+    if shared.exists():
+        shutil.copytree(shared, tmp_path / "search", symlinks=True)
+    settings.HEALTHLIB_SEARCH_OPTIONS = {**settings.HEALTHLIB_SEARCH_OPTIONS, "path": tmp_path / "search"}
+    get_backend.cache_clear()
+    yield get_backend()
+    get_backend.cache_clear()
+
+
+@pytest.fixture
+def editor():
+    """A staff user in the Editor group (writes drafts, submits them for review)."""
+    from django.contrib.auth.models import Group, User
+
+    user = User.objects.create_user("editor", password="x", is_staff=True)
+    user.groups.add(Group.objects.get(name="Editor"))
+    return user
+
+
+@pytest.fixture
+def reviewer():
+    """A staff user in the Medical reviewer group (may also publish and delete)."""
+    from django.contrib.auth.models import Group, User
+
+    user = User.objects.create_user("reviewer", password="x", is_staff=True)
+    user.groups.add(Group.objects.get(name="Medical reviewer"))
+    return user
+
+
 SECTIONS_BODY = """\
 ## Overview
 

@@ -21,20 +21,6 @@ pytestmark = pytest.mark.django_db
 ADD_URL = "/admin/conditions/article/add/"
 
 
-@pytest.fixture
-def editor(client):
-    user = User.objects.create_user("editor", password="x", is_staff=True)
-    user.groups.add(Group.objects.get(name="Editor"))
-    return user
-
-
-@pytest.fixture
-def reviewer():
-    user = User.objects.create_user("reviewer", password="x", is_staff=True)
-    user.groups.add(Group.objects.get(name="Medical reviewer"))
-    return user
-
-
 def form_data(article=None, **overrides):
     """What the admin's article form posts: the article's values, then ``overrides``."""
     data = {
@@ -198,8 +184,14 @@ def test_deleted_article_can_be_recovered(client, reviewer, django_capture_on_co
         response = client.post(f"/admin/conditions/article/recover/{deleted.pk}/", data)
     assert response.status_code == 302
     recovered = Article.objects.get(slug="quokka-fever")
+    assert recovered.pk == article.pk, "recovered under its own id, so its history stays with it"
     assert recovered.sections.get(kind="overview").markdown.startswith("### What is quokka fever?")
-    assert get_backend().search("quokka").hits[0].slug == "quokka-fever"
+    assert recovered.status == Article.Status.DRAFT, "a recovered article comes back as a draft"
+    assert client.get("/conditions/quokka-fever/").status_code == 200  # the reviewer's preview
+    client.logout()
+    assert client.get("/conditions/quokka-fever/").status_code == 404
+    assert get_backend().search("quokka").total == 0
+    assert Version.objects.get_for_object(recovered)[0].revision.get_comment() == "Recovered as a draft"
 
 
 def test_import_records_a_version_per_changed_article():
@@ -352,8 +344,12 @@ def test_upload_refuses_oversized_files_and_strangers(client, editor, settings):
     assert upload(client, image_bytes("PNG")).status_code == 403, "signed in but not staff"
     client.force_login(editor)
     settings.HEALTHLIB_MAX_IMAGE_BYTES = 1000
-    response = upload(client, image_bytes("PNG", size=(900, 900), mode="RGB", compress_level=0))
+    # Within the request-size limit (the limit + 1 MiB), refused by the image checks themselves:
+    response = upload(client, image_bytes("PNG", size=(300, 300), mode="RGB", compress_level=0))
     assert response.status_code == 413 and "the limit is" in response.json()["image"][0]
+    # Beyond it, refused by RequestSizeLimitMiddleware before the body is read, in the editor's JSON shape:
+    response = upload(client, image_bytes("PNG", size=(900, 900), mode="RGB", compress_level=0))
+    assert response.status_code == 413 and response.json()["image"][0]
     assert client.post("/markdownx/upload/", {}).status_code == 400
     assert client.get("/markdownx/upload/").status_code == 405
 

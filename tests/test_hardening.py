@@ -2,6 +2,7 @@
 lockout, request limits, and faults (a corrupted index, SIGKILL during an import,
 concurrent SQLite writers, the database gone)."""
 
+import ipaddress
 import json
 import os
 import signal
@@ -340,7 +341,7 @@ def test_sqlite_readers_and_an_editor_at_once_never_see_database_is_locked(scrat
 
 
 def test_database_unavailable_gives_a_503_page(tmp_path):
-    from .test_production import PRODUCTION_ENV, free_port
+    from .servers import PRODUCTION_ENV, free_port
 
     port = free_port()
     env = {**{k: v for k, v in os.environ.items() if k != "DATABASE_URL"}, **PRODUCTION_ENV,
@@ -394,8 +395,12 @@ def test_rate_limits_count_visitors_behind_a_trusted_load_balancer(client, setti
 
     caches["default"].clear()
     settings.HEALTHLIB_SEARCH_RATE_LIMIT = "2/60"
-    settings.HEALTHLIB_TRUSTED_PROXIES = 1
+    settings.HEALTHLIB_TRUSTED_PROXY_IPS = (ipaddress.ip_network("10.0.0.1"),)
     balancer = {"REMOTE_ADDR": "10.0.0.1"}
     for visitor in ("203.0.113.5", "203.0.113.6"):
         codes = [client.get("/search/", {"q": "bone"}, HTTP_X_FORWARDED_FOR=f"198.51.100.1, {visitor}", **balancer).status_code for _ in range(3)]
         assert codes == [200, 200, 429], visitor
+    # Anyone else's X-Forwarded-For is their own writing (tests/test_front.py has the rest).
+    direct = {"REMOTE_ADDR": "198.51.100.9"}
+    codes = [client.get("/search/", {"q": "bone"}, HTTP_X_FORWARDED_FOR=f"203.0.113.{n}", **direct).status_code for n in range(10, 13)]
+    assert codes == [200, 200, 429]

@@ -1,6 +1,8 @@
 """Public pages: structure, anchors, table of contents, links, drafts, 404, query counts."""
 
+import json
 import re
+from html import unescape
 from html.parser import HTMLParser
 
 import pytest
@@ -59,7 +61,10 @@ def page(client):
 def test_model_article_page_structure(page):
     html, outline = page("/conditions/bone-marrow-edema/")
     breadcrumb = re.search(r'<nav class="breadcrumbs" aria-label="Breadcrumb">(.*?)</nav>', html, re.S).group(1)
-    assert re.findall(r">([^<>]+)</a>", breadcrumb) == ["Home", "Health Library", "Diseases & Conditions", "Bone Marrow Edema"]
+    names = [unescape(name) for name in re.findall(r">([^<>]+)</a>", breadcrumb)]
+    assert names == ["Home", "Diseases & Conditions", "Bone Marrow Edema"]
+    data = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S).group(1))
+    assert [item["name"] for item in data["breadcrumb"]["itemListElement"]] == names, "one trail feeds the page and the JSON-LD"
     assert [h for h in outline.headings if h[0] == "h1"] == [("h1", "article-title", "Bone Marrow Edema")]
     assert "Also called:" in html
     section_ids = [h[1] for h in outline.headings if h[0] == "h2" and h[1] in SectionKind.values]
@@ -114,18 +119,25 @@ def test_unpublishing_hides_article_links_and_related(page):
     assert "osteoarthritis" in html.lower(), "the linked words stay, as plain text"
 
 
-def test_a_to_z_lists_titles_and_see_entries(page):
+def test_a_to_z_lists_titles_and_see_entries_one_letter_a_page(page):
     html, outline = page("/conditions/")
-    assert '<h2 id="letter-a">A</h2>' in html
+    assert '<h2 id="letter-heading">A</h2>' in html
     assert re.search(r'AVN, <i>see</i> <a href="/conditions/avascular-necrosis/">Avascular Necrosis</a>', html)
-    titles = [h[2] for h in outline.headings if h[0] == "h2"]
-    assert titles == sorted(titles, key=lambda t: (t == "#", t))
+    assert "/conditions/osteoporosis/" not in outline.links, "other letters are on their own pages"
+    assert {"/conditions/letter/o/", "/conditions/letter/b/"} <= set(outline.links)
+    html, outline = page("/conditions/letter/o/")
+    assert '<h2 id="letter-heading">O</h2>' in html and "/conditions/osteoporosis/" in outline.links
+    assert '<a href="/conditions/letter/o/" aria-current="page">O</a>' in html
+    assert "/conditions/acute-myeloid-leukemia/" not in outline.links
+    page("/conditions/letter/q/")  # a letter nothing is filed under: an honest empty page
+    page("/conditions/letter/zz/", status=404)
+    page("/conditions/letter/A/", status=404)
 
 
 def test_home_has_search_letters_categories_and_recent(page):
     html, outline = page("/")
     assert 'name="q"' in html
-    assert "/conditions/#letter-o" in outline.links
+    assert "/conditions/letter/o/" in outline.links
     assert any(link.startswith("/categories/") for link in outline.links)
     assert "Recently updated" in html
 

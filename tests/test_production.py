@@ -1,19 +1,11 @@
 """Production: settings from the environment, the shared page cache, health, logs, backups,
 and two real app servers sharing one PostgreSQL and one Redis."""
 
-import http.cookiejar
 import json
 import logging
 import os
-import socket
 import sqlite3
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -25,24 +17,12 @@ from conditions.models import Article, Category
 from conditions.search import get_backend
 from healthlib import pagecache
 
-ROOT = Path(settings.BASE_DIR)
-PRODUCTION_ENV = {
-    "DJANGO_SETTINGS_MODULE": "healthlib.settings.production",
-    "SECRET_KEY": "k" * 20 + "-production-test-key-that-is-long-enough-0123456789",
-    "ALLOWED_HOSTS": "health.example.org,127.0.0.1",
-    "DATABASE_URL": "sqlite:////tmp/healthlib-production-check.sqlite3",
-    "REDIS_URL": "redis://127.0.0.1:6379/15",
-}
+from .servers import PRODUCTION_ENV, Server, manage
+
 LOCAL_PAGE_CACHE = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "prod-default"},
     "pages": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "prod-pages"},
 }
-
-
-def manage(*args, env, timeout=120):
-    # (The browser tests set DJANGO_ALLOW_ASYNC_UNSAFE for Playwright; a deployment never would.)
-    base = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV and k not in ("DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")}
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=timeout)
 
 
 # -- settings ---------------------------------------------------------------------
@@ -160,6 +140,18 @@ def test_requests_are_logged_as_json_with_a_request_id(client, caplog):
     assert client.get("/", headers={"x-request-id": "bad id with spaces"})["X-Request-ID"] != "bad id with spaces"
 
 
+@pytest.mark.django_db
+def test_request_logs_name_the_same_client_as_rate_limits(client, caplog, settings):
+    import ipaddress
+
+    settings.HEALTHLIB_TRUSTED_PROXY_IPS = (ipaddress.ip_network("10.0.0.0/8"),)
+    with caplog.at_level(logging.INFO, logger="healthlib.request"):
+        client.get("/robots.txt", REMOTE_ADDR="10.1.2.3", headers={"x-forwarded-for": "198.51.100.9, 10.0.0.7"})
+        client.get("/robots.txt", REMOTE_ADDR="203.0.113.5", headers={"x-forwarded-for": "198.51.100.9"})
+    clients = [r.fields["client"] for r in caplog.records if r.name == "healthlib.request"]
+    assert clients == ["198.51.100.9", "203.0.113.5"], "behind a trusted proxy the visitor; forged from elsewhere, ignored"
+
+
 @pytest.mark.django_db(transaction=True)
 def test_database_backup_restores(tmp_path):
     """The documented backup (pg_dump / SQLite's online backup) restores every article."""
@@ -197,60 +189,6 @@ def test_database_backup_restores(tmp_path):
 
 
 # -- two servers ----------------------------------------------------------------------
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    def __init__(self, env, data_dir):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "healthlib.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{self.port}"],
-            cwd=ROOT, env={**env, "HEALTHLIB_DATA_DIR": str(data_dir)}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )
-        self.cookies = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if self.get("/healthz")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.3)
-        self.stop()
-        raise RuntimeError("server did not start: " + self.process.stderr.read().decode()[-2000:])
-
-    def get(self, path):
-        try:
-            with self.opener.open(self.url + path, timeout=30) as response:
-                return response.status, dict(response.headers), response.read().decode()
-        except urllib.error.HTTPError as error:
-            return error.code, dict(error.headers), error.read().decode()
-
-    def post(self, path, data):
-        token = next(c.value for c in self.cookies if c.name == "csrftoken")
-        body = urllib.parse.urlencode({**data, "csrfmiddlewaretoken": token}, doseq=True).encode()
-        request = urllib.request.Request(self.url + path, data=body, headers={"Referer": self.url + path})
-        try:
-            with self.opener.open(request, timeout=30) as response:
-                return response.status, response.read().decode()
-        except urllib.error.HTTPError as error:
-            return error.code, error.read().decode()
-
-    def login(self, username, password):
-        self.get("/admin/login/")
-        status, body = self.post("/admin/login/?next=/admin/", {"username": username, "password": password, "next": "/admin/"})
-        assert status == 200 and "Log out" in body, body[:500]
-
-    def stop(self):
-        self.process.terminate()
-        _, errors = self.process.communicate(timeout=30)
-        return errors.decode(errors="replace")
 
 
 @pytest.mark.django_db(transaction=True)

@@ -17,7 +17,10 @@ from hypothesis import HealthCheck, given, settings as hypothesis_settings, stra
 
 from conditions.models import Article
 from conditions.search import get_backend
-from conditions.search.documents import SearchDocument
+from conditions.search.base import Deadline, SearchTooComplex
+from conditions.search.documents import (
+    MAX_PHRASE_WORDS, MAX_PHRASES, MAX_QUERY_WORDS, SearchDocument, clean_query, normalize_query, parse_query, query_words,
+)
 from conditions.search.whoosh import WhooshSearchBackend
 
 pytestmark = pytest.mark.django_db
@@ -163,29 +166,40 @@ def test_publishing_editing_unpublishing_and_deleting_update_the_index(backend, 
         article.title = "Osteoporosis Zebrafinch"
         article.save()
     assert backend.search("zebrafinch").hits[0].slug == "osteoporosis"
+    assert backend.search("zebrafinch").total > 1, "pages linking to it show its new title, and are found by it"
     with django_capture_on_commit_callbacks(execute=True):
         article.status = Article.Status.DRAFT
         article.save()
-    assert backend.search("zebrafinch").total == 0
+    assert "osteoporosis" not in {hit.slug for hit in backend.search("zebrafinch").hits}
     assert "osteoporosis" not in backend.indexed_hashes(), "drafts are never indexed"
     with django_capture_on_commit_callbacks(execute=True):
         article.status = Article.Status.PUBLISHED
         article.save()
-    assert backend.search("zebrafinch").total == 1
+    assert backend.search("zebrafinch").hits[0].slug == "osteoporosis"
     with django_capture_on_commit_callbacks(execute=True):
         article.delete()
-    assert backend.search("zebrafinch").total == 0
-    call_command("rebuild_index", stdout=open(os.devnull, "w"))  # restore for the other tests
+    assert "osteoporosis" not in {hit.slug for hit in backend.search("zebrafinch").hits}
+    assert not backend.search("zebrafinch").total, "deleted: the links to it became its slug's words, indexed again"
 
 
-def test_index_update_waits_for_commit(backend, django_capture_on_commit_callbacks):
+def test_index_update_waits_for_commit(backend, django_capture_on_commit_callbacks, monkeypatch):
+    from conditions.search import signals
+
+    calls = []
+    update_index = signals.update_index
+    monkeypatch.setattr(signals, "update_index", lambda *slugs: (calls.append(slugs), update_index(*slugs)))
     article = Article.objects.get(slug="osteomalacia")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         article.title = "Osteomalacia Quokka"
         article.save()
+        article.set_sections({section.kind: section.markdown + " " for section in article.sections.all()})
         assert backend.search("quokka").total == 0, "nothing indexed before the commit"
-    updates = [callback for callback in callbacks if type(callback).__name__ == "_IndexUpdate"]
-    assert len(updates) == 1, "one index update per article however many rows changed"
+    for callback in callbacks:
+        callback()
+    assert len(calls) == 1 and "osteomalacia" in calls[0], "one index update however many rows changed"
+    linking = {article.slug for article in Article.objects.published().linking_to_any(["osteomalacia"])}
+    assert {"osteomalacia"} < set(calls[0]) <= {"osteomalacia"} | linking, "with the live pages whose links now show its new title"
+    assert backend.search("quokka").hits[0].slug == "osteomalacia"
 
 
 def test_failed_index_update_is_logged_and_keeps_the_save(backend, django_capture_on_commit_callbacks, caplog, monkeypatch):
@@ -320,7 +334,6 @@ def test_import_updates_the_index_once_at_the_end(write_source, monkeypatch, dja
     assert sorted(report.created) == ["quokka-fever", "wombat-cough"]
     assert calls == [2], "one batch for the whole import"
     assert backend.search("wombat cough").hits[0].slug == "wombat-cough"
-    call_command("rebuild_index", stdout=open(os.devnull, "w"))  # restore for the other tests
 
 
 def test_postgres_two_pass_ranking_for_broad_queries(backend, monkeypatch):
@@ -335,3 +348,124 @@ def test_postgres_two_pass_ranking_for_broad_queries(backend, monkeypatch):
     assert backend.search("bone marrow edema").hits[0].slug == "bone-marrow-edema", "exact names still rank first"
     assert set(two_pass.hits[i].slug for i in range(3)) & set(full[:5]), "the best of the cheap pass are fully ranked"
     assert backend.search("bone pain", page=2).hits, "pages past the limit fall back to full ranking"
+
+
+# -- bounded cost: normalisation and the time budget -----------------------------------
+
+REPEATED_PHRASE = '"' + ("bone " * 40).strip() + '"'  # ~200 characters, one word repeated
+TOO_COMPLEX = "That search is too complex to answer quickly. Try fewer words, or remove quotation marks."
+
+
+@pytest.mark.parametrize("raw, normalised", [
+    (REPEATED_PHRASE, "bone"),
+    ("Bone bone BONE bóne Cushing's cushing", "Bone Cushing's"),
+    ('"bone marrow bone marrow edema" "Bone Marrow edema"', '"bone marrow edema"'),
+    ('"knee" knee pain', "knee pain"),
+    ('"one two three four five six seven eight"', '"one two three four five six"'),
+    ('"a1 b1" "a2 b2" "a3 b3" "a4 b4"', '"a1 b1" "a2 b2" "a3 b3" a4 b4'),
+    ('"one two three four five six" seven eight nine ten eleven twelve thirteen', '"one two three four five six" seven eight nine ten eleven twelve'),
+    ("w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 w11 \"p1 p2 p3\"", "w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 w11 p1"),
+    ("wear and tear and arthritis Arthritis", "wear and tear arthritis"),
+    ("β2 α2 β2", "β2 α2"),
+    ('"unbalanced quote', "unbalanced quote"),
+    ("!?()[]{}*~^:" * 16, ""),
+    ("x" * 300, "x" * 50),
+])
+def test_queries_are_normalised_before_they_cost_anything(raw, normalised):
+    assert clean_query(raw) == normalised
+
+
+def test_the_repeated_200_character_phrase_is_one_word_to_every_backend():
+    assert len(REPEATED_PHRASE) >= 200
+    assert query_words(REPEATED_PHRASE) == ([], ["bone"])
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(["bone", "Bone", "BÓNE", "pain", '"', " ", "and", "knee's", "é"]), st.text(max_size=12)), max_size=60).map("".join))
+def test_normalised_queries_respect_every_cap(text):
+    parts = parse_query(text)
+    phrases = [part for part in parts if isinstance(part, tuple)]
+    words = [part for part in parts if isinstance(part, str)]
+    assert len(words) + sum(map(len, phrases)) <= MAX_QUERY_WORDS, "phrase words count in the cap"
+    assert len(phrases) <= MAX_PHRASES and all(2 <= len(phrase) <= MAX_PHRASE_WORDS for phrase in phrases)
+    assert len({word.casefold() for word in words}) == len(words) and len(set(phrases)) == len(phrases), "no repeats"
+    assert normalize_query(normalize_query(text)) == normalize_query(text), "normalising twice changes nothing"
+    assert len(clean_query(text) or "") <= 200
+
+
+def test_repeated_phrase_searches_as_its_word(backend, client):
+    assert [hit.slug for hit in backend.search(REPEATED_PHRASE).hits] == [hit.slug for hit in backend.search("bone").hits]
+    response = client.get("/search/", {"q": REPEATED_PHRASE})
+    assert response.status_code == 200 and "Search results for “bone”" in response.content.decode()
+    assert client.get("/api/v1/search/", {"q": REPEATED_PHRASE}).json()["query"] == "bone"
+
+
+def test_out_of_time_search_is_too_complex_never_a_500(backend, client, settings):
+    settings.HEALTHLIB_SEARCH_TIME_BUDGET = 1e-9
+    with pytest.raises(SearchTooComplex):
+        backend.search("bone pain")
+    response = client.get("/search/", {"q": "bone pain"})
+    assert response.status_code == 422
+    assert TOO_COMPLEX in response.content.decode() and "A–Z index" in response.content.decode()
+    api = client.get("/api/v1/search/", {"q": "bone pain"})
+    assert api.status_code == 422 and api.json() == {"error": TOO_COMPLEX}
+    assert api["Access-Control-Allow-Origin"] == "*"
+
+
+def test_out_of_time_spelling_gives_no_suggestion_rather_than_fail(backend):
+    assert backend._spelling("osteoporsis", Deadline(1e-9)) == ""
+    assert backend._spelling("osteoporsis", Deadline()) == "osteoporosis"
+
+
+def test_whoosh_out_of_time_while_scoring_shows_the_best_found(backend, client, monkeypatch):
+    if "whoosh" not in type(backend).__module__:
+        pytest.skip("PostgreSQL answers all or nothing (a cancelled statement has no partial rows)")
+    from conditions.search import whoosh
+
+    class OutOfTimeAfterTwoHits(whoosh._TimeLimitedTop):
+        """Whoosh's timer fires after two documents were scored (as on a slow query)."""
+
+        def collect_matches(self):
+            collect = self.child.collect
+
+            def collect_then_time_out(docnum):
+                collect(docnum)
+                self.timedout = self.child.total >= 2
+
+            self.child.collect = collect_then_time_out
+            super().collect_matches()
+
+    monkeypatch.setattr(whoosh, "_TimeLimitedTop", OutOfTimeAfterTwoHits)
+    results = backend.search("bone")
+    assert results.partial and len(results.hits) == 2 and results.total > 2
+    html = client.get("/search/", {"q": "bone"}).content.decode()
+    assert "Showing the best matches found in time" in html and html.count('class="result"') == 2
+    data = client.get("/api/v1/search/", {"q": "bone"}).json()
+    assert data["partial"] is True and len(data["results"]) == 2
+    assert client.get("/search/", {"q": "bone", "page": 2}).status_code == 422, "nothing scored in time for page 2"
+    filtered = backend.search("bone", category="cancer")
+    slugs = [hit.slug for hit in filtered.hits]
+    assert filtered.partial and Article.objects.filter(slug__in=slugs, categories__slug="cancer").count() == len(slugs) == 2
+
+
+def test_complete_search_is_not_marked_partial(backend, client):
+    assert not backend.search("bone").partial
+    assert "Showing the best matches found in time" not in client.get("/search/", {"q": "bone"}).content.decode()
+    assert client.get("/api/v1/search/", {"q": "bone"}).json()["partial"] is False
+
+
+def test_postgres_statement_timeout_cancels_and_is_put_back(backend):
+    if "postgres" not in type(backend).__module__:
+        pytest.skip("PostgreSQL backend only")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        (before,) = cursor.fetchone()
+    deadline = Deadline(0.05)
+    with pytest.raises(SearchTooComplex):
+        with backend._budgeted(deadline), connection.cursor() as cursor:
+            backend._time_left(cursor, deadline)
+            cursor.execute("SELECT pg_sleep(5)")  # the database cancels it at the deadline
+    assert backend.search("bone").total, "the connection and the caller's transaction still work"
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone() == (before,), "SET LOCAL does not outlive the search in the caller's transaction"

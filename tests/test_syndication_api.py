@@ -96,9 +96,86 @@ def test_rate_limit_answers_429_with_retry_after(client, settings):
     assert limited.json()["retry_after"] == int(limited["Retry-After"])
 
 
-def test_every_response_matches_the_openapi_document():
-    """Schemathesis generates requests for every operation from the document and checks each
-    response: no server error, a documented status code, content type, headers and body."""
+def test_api_search_and_search_page_share_one_per_client_search_limit(client, settings):
+    caches["default"].clear()
+    settings.HEALTHLIB_SEARCH_RATE_LIMIT = "5/3600"  # the API's own limit stays high
+    pages = [client.get("/search/", {"q": "knee"}).status_code for _ in range(3)]
+    api = [client.get("/api/v1/search/", {"q": "knee"}).status_code for _ in range(2)]
+    assert pages + api == [200] * 5
+    limited = client.get("/api/v1/search/", {"q": "knee"})
+    assert limited.status_code == 429 and 0 < int(limited["Retry-After"]) <= 3600
+    assert limited.json()["retry_after"] == int(limited["Retry-After"]) and limited["Access-Control-Allow-Origin"] == "*"
+    assert client.get("/search/", {"q": "knee"}).status_code == 429, "API searches used up the page's budget too"
+    assert client.get("/api/v1/articles/").status_code == 200, "only searches count against the search limit"
+
+
+def test_api_search_is_limited_after_page_searches(client, settings):
+    caches["default"].clear()
+    settings.HEALTHLIB_SEARCH_RATE_LIMIT = "2/3600"
+    assert [client.get("/search/", {"q": "hip"}).status_code for _ in range(2)] == [200, 200]
+    assert client.get("/api/v1/search/", {"q": "hip"}).status_code == 429
+
+
+def searches_meanwhile(client, monkeypatch):
+    """Make each search, while it runs, start one more from the same client (the API's, then
+    the page's) until one is refused or three run; return the statuses of those started."""
+    from conditions.search import get_backend
+
+    backend_class, statuses = type(get_backend()), []
+    search = backend_class.search
+
+    def search_while_the_client_searches_again(self, *args, **kwargs):
+        if len(statuses) < 2:
+            n = len(statuses)
+            statuses.append(None)
+            response = client.get("/api/v1/search/" if n % 2 == 0 else "/search/", {"q": "hip"})
+            statuses[n] = response.status_code
+            if response.status_code == 429:
+                assert response["Retry-After"] == "1"
+        return search(self, *args, **kwargs)
+
+    monkeypatch.setattr(backend_class, "search", search_while_the_client_searches_again)
+    return statuses
+
+
+def test_one_search_at_a_time_per_client_across_page_and_api(client, monkeypatch):
+    """Within its rate, a client still cannot hold several workers at once with searches."""
+    caches["default"].clear()
+    statuses = searches_meanwhile(client, monkeypatch)
+    assert client.get("/search/", {"q": "knee"}).status_code == 200
+    assert statuses == [429], "the API's search waits for the page's"
+    statuses.clear()
+    assert client.get("/api/v1/search/", {"q": "knee"}).status_code == 200, "free again once the first has answered"
+    assert statuses == [429]
+
+
+def test_searches_at_once_per_client_is_a_setting(client, settings, monkeypatch):
+    caches["default"].clear()
+    settings.HEALTHLIB_SEARCH_CONCURRENCY = 2
+    statuses = searches_meanwhile(client, monkeypatch)
+    assert client.get("/search/", {"q": "knee"}).status_code == 200
+    assert statuses == [200, 429], "a second runs, a third is refused"
+    settings.HEALTHLIB_SEARCH_CONCURRENCY = 0  # no limit
+    statuses.clear()
+    assert client.get("/search/", {"q": "knee"}).status_code == 200
+    assert statuses == [200, 200]
+
+
+def test_too_complex_status_is_documented():
+    from django.test import RequestFactory
+
+    from conditions.syndication import openapi_document
+
+    search = openapi_document(RequestFactory().get("/api/v1/openapi.json"))["paths"]["/search/"]["get"]
+    assert search["responses"]["422"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    assert "partial" in search["responses"]["200"]["content"]["application/json"]["schema"]["required"]
+
+
+def check_against_the_openapi_document(paths, max_examples=40, excluded_checks=()):
+    """Schemathesis generates requests for the operations on ``paths`` from the document and
+    checks each response: no server error, a documented status code, content type, headers
+    and body. Returns the status codes seen."""
+    statuses = set()
     caches["default"].clear()
     # The WSGI handler closes the database connection after each request, as in production;
     # here that connection holds the test's transaction, so keep it open (as Django's test client does).
@@ -109,16 +186,35 @@ def test_every_response_matches_the_openapi_document():
         operations = [result.ok() for result in schema.get_all_operations()]
         assert {op.path for op in operations} == {"/articles/", "/articles/{slug}/", "/search/"}
         for operation in operations:
+            if operation.path not in paths:
+                continue
 
             @given(case=operation.as_strategy())
-            @hypothesis_settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+            @hypothesis_settings(max_examples=max_examples, deadline=None, suppress_health_check=list(HealthCheck), database=None)
             def check(case):
-                case.call_and_validate(headers={"Accept-Encoding": "identity"})  # the WSGI test client does not gunzip
+                # The WSGI test client does not gunzip.
+                response = case.call_and_validate(headers={"Accept-Encoding": "identity"}, excluded_checks=list(excluded_checks))
+                statuses.add(response.status_code)
 
             check()
     finally:
         signals.request_started.connect(close_old_connections)
         signals.request_finished.connect(close_old_connections)
+    return statuses
+
+
+def test_every_response_matches_the_openapi_document():
+    check_against_the_openapi_document({"/articles/", "/articles/{slug}/", "/search/"})
+
+
+def test_out_of_time_search_answers_match_the_openapi_document(settings):
+    from schemathesis.checks import positive_data_acceptance
+
+    settings.HEALTHLIB_SEARCH_TIME_BUDGET = 1e-9  # every search with words answers 422
+    # Schemathesis expects any schema-valid request to be accepted; a well-formed query can
+    # still be too costly to answer, which is the documented 422 checked here.
+    statuses = check_against_the_openapi_document({"/search/"}, max_examples=25, excluded_checks=[positive_data_acceptance])
+    assert 422 in statuses
 
 
 @pytest.mark.parametrize("url, status", [

@@ -65,28 +65,105 @@ def normalize_name(text):
     return " ".join(re.findall(r"[a-z0-9]+", text))
 
 
-MAX_QUERY_WORDS = 12
+# Query normalisation: what a search may cost is bounded here, before any engine sees it.
+# Both engines' cost grows with the words searched (each word is a few index lookups and
+# a scoring clause per field), and a quoted phrase costs more than its words (Whoosh
+# reads word positions; PostgreSQL rechecks every candidate's vector for the <-> chain),
+# the more so when a word repeats in it. So repeats are collapsed and every word, phrase
+# words included, counts towards one cap.
+MAX_QUERY_WORDS = 12  # words searched in all, the words of quoted phrases included
+MAX_PHRASES = 3  # quoted phrases kept as phrases; the words of any more are searched as words
+MAX_PHRASE_WORDS = 6  # words kept of one phrase
+MAX_WORD_LENGTH = 50  # characters of one word ("pneumonoultramicroscopicsilicovolcanoconiosis" is 45)
 MAX_QUERY_LENGTH = 200  # characters of a query that are used
 ABSURD_QUERY_LENGTH = 2000  # longer than this is refused (400), not trimmed
+OPERATOR_WORDS = {"AND", "OR", "NOT"}
+
+_WORD = r"\w+(?:['’]\w+)*"  # "Cushing's" is one word
+_PART_RE = re.compile(r'"([^"]*)"|(%s)' % _WORD)  # a quoted phrase, or a word
+_WORD_RE = re.compile(_WORD)
+_POSSESSIVE_RE = re.compile(r"['’]s$")
+
+
+def _word_key(word):
+    """What makes two words the same word here: case, accents and a possessive 's aside
+    (accent marks are dropped, other letters kept, so "β2" and "α2" stay apart)."""
+    decomposed = unicodedata.normalize("NFKD", word.casefold())
+    return _POSSESSIVE_RE.sub("", "".join(c for c in decomposed if not unicodedata.combining(c)))
+
+
+def _distinct(words):
+    seen, kept = set(), []
+    for word in words:
+        if _word_key(word) not in seen:
+            seen.add(_word_key(word))
+            kept.append(word)
+    return kept
+
+
+def parse_query(text):
+    """A query's parts in reading order, normalised: each a word (``str``) or a quoted
+    phrase (a ``tuple`` of two or more words).
+
+    Only words are kept, never query syntax. A word already seen (case and accents
+    aside) is dropped, and so is a word repeated inside a phrase and a phrase identical
+    to an earlier one; a phrase left with one word is that word. A phrase keeps at most
+    ``MAX_PHRASE_WORDS`` words, at most ``MAX_PHRASES`` phrases stay phrases, and
+    ``MAX_QUERY_WORDS`` counts every word, phrase words included, so a quoted phrase of
+    200 characters repeating one word becomes that one word. An unclosed quote is ignored.
+    """
+    text = text.replace("\x00", " ")[:ABSURD_QUERY_LENGTH]
+    parts, seen_words, seen_phrases, used = [], set(), set(), 0
+
+    def add_word(word):
+        nonlocal used
+        key = _word_key(word)
+        if used < MAX_QUERY_WORDS and key not in seen_words:
+            seen_words.add(key)
+            parts.append(word)
+            used += 1
+
+    for match in _PART_RE.finditer(text):
+        quoted, word = match.groups()
+        if word is not None:
+            add_word(word[:MAX_WORD_LENGTH])
+            continue
+        words = _distinct(w[:MAX_WORD_LENGTH] for w in _WORD_RE.findall(quoted))[:MAX_PHRASE_WORDS][: MAX_QUERY_WORDS - used]
+        key = tuple(map(_word_key, words))
+        if len(words) < 2 or len(seen_phrases) == MAX_PHRASES:
+            for word in words:
+                add_word(word)
+        elif key not in seen_phrases:
+            seen_phrases.add(key)
+            parts.append(tuple(words))
+            used += len(words)
+    return parts
+
+
+def normalize_query(text):
+    """The normalised query as text (``parse_query``'s parts, phrases in quotes): what is
+    searched, and what the search page shows it searched for. Normalising it again changes nothing."""
+    return " ".join('"%s"' % " ".join(part) if isinstance(part, tuple) else part for part in parse_query(text))
 
 
 def clean_query(raw):
-    """A query as the search page and the API take it: NULs gone, whitespace collapsed,
-    trimmed to ``MAX_QUERY_LENGTH``; ``None`` when absurdly long."""
+    """A query as the search page, the suggestions and the API take it: NULs and extra
+    whitespace gone, trimmed to ``MAX_QUERY_LENGTH``, then normalised (``parse_query``);
+    ``None`` when absurdly long."""
     if len(raw) > ABSURD_QUERY_LENGTH:
         return None
-    return " ".join(raw.replace("\x00", " ").split())[:MAX_QUERY_LENGTH]
+    return normalize_query(" ".join(raw.replace("\x00", " ").split())[:MAX_QUERY_LENGTH])
 
 
 def query_words(text):
-    """The words of a user's query (quoted phrases kept together), never query syntax."""
-    text = text.replace("\x00", " ")[:500]
-    phrases = [p for p in re.findall(r'"([^"]+)"', text) if re.search(r"\w", p)]
-    rest = re.sub(r'"[^"]*"?', " ", text)
-    words = [w for w in re.findall(r"\w+(?:['’]\w+)*", rest)]
-    words = [re.sub(r"['’]s$", "", w) for w in words]
-    words = [w for w in words if w.upper() not in ("AND", "OR", "NOT") or len(words) == 1]
-    return phrases[:3], words[:MAX_QUERY_WORDS]
+    """``(phrases, words)`` an engine searches for ``text``: the normalised parts
+    (``parse_query``), phrases as text, possessives dropped from words ("Cushing's" →
+    "Cushing"), and AND, OR and NOT left out unless the query is that one word."""
+    parts = parse_query(text)
+    phrases = [" ".join(part) for part in parts if isinstance(part, tuple)]
+    words = _distinct(_POSSESSIVE_RE.sub("", part) for part in parts if isinstance(part, str))
+    searched = [word for word in words if word.upper() not in OPERATOR_WORDS]
+    return phrases, searched if searched or phrases or len(words) != 1 else words
 
 
 def stems(text):

@@ -18,17 +18,30 @@ vocabulary) and narrows autocomplete candidates (over the normalized names).
 A query matching more than ``FULL_RANK_LIMIT`` articles (common words in a large
 library) is ranked in two passes: first by a small names-and-summary vector, then fully
 for the best of those only, since the full ``ts_rank`` reads each article's whole text.
+
+Time budget (``base.Deadline``): the statements of one search run in a transaction
+whose ``statement_timeout`` is set (``set_config(..., is_local => true)``, i.e. ``SET
+LOCAL``) to the time left before each statement, so the database itself cancels a
+statement that would overrun ("Abort any statement that takes more than the specified
+amount of time", https://www.postgresql.org/docs/current/runtime-config-client.html#GUC-STATEMENT-TIMEOUT)
+and frees the connection and the worker. The cancel arrives as SQLSTATE 57014
+(``psycopg.errors.QueryCanceled``, raised by Django as ``OperationalError``) and becomes
+``SearchTooComplex``; PostgreSQL answers all or nothing, so there are no partial results.
+``SET LOCAL`` lasts until the outermost transaction ends, so the previous value is put
+back when a caller's transaction goes on (as in the tests).
 """
 
 import html
 import json
 import logging
 import re
+from contextlib import contextmanager
 
 from django.db import DatabaseError, connection, transaction
+from psycopg.errors import QueryCanceled
 
 from ..models import SearchEntry, SearchWord, SectionKind
-from .base import BaseSearchBackend, Hit, SearchResults, SearchUnavailable
+from .base import BaseSearchBackend, Deadline, Hit, SearchResults, SearchTooComplex, SearchUnavailable
 from .documents import fold, matched_other_name, normalize_name, query_words, stems
 from .highlight import best_section, word_pattern
 from .names import NamedArticle, NameIndex
@@ -129,42 +142,65 @@ class PostgresSearchBackend(BaseSearchBackend):
             logger.exception("PostgreSQL search failed")
             raise SearchUnavailable(str(error)) from error
 
+    @contextmanager
+    def _budgeted(self, deadline):
+        """A transaction for one search's statements, each capped by ``_time_left``; a
+        cancelled statement becomes ``SearchTooComplex``, any other failure ``SearchUnavailable``."""
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SELECT current_setting('statement_timeout')")
+                (previous,) = cursor.fetchone()
+                yield
+                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
+        except DatabaseError as error:
+            if isinstance(error.__cause__, QueryCanceled):
+                raise SearchTooComplex from error
+            logger.exception("PostgreSQL search failed")
+            raise SearchUnavailable(str(error)) from error
+
+    @staticmethod
+    def _time_left(cursor, deadline):
+        """Let the next statement run only for the time left (``SearchTooComplex`` when none is)."""
+        deadline.check()
+        milliseconds = max(1, int(deadline.remaining() * 1000))  # 0 would mean no limit at all
+        cursor.execute("SELECT set_config('statement_timeout', %s, true)", [f"{milliseconds}ms"])
+
     @staticmethod
     def _tsquery(parts):
         """SQL for the OR of ``websearch_to_tsquery`` over the parts, and its parameters."""
         sql = " || ".join(f"websearch_to_tsquery('{CONFIG}', %s)" for _ in parts)
         return f"({sql})", list(parts)
 
-    def search(self, query, *, category=None, page=1, per_page=10):
+    def search(self, query, *, category=None, page=1, per_page=10, budget=None):
+        deadline = Deadline(budget)
         results = SearchResults(query=query)
         phrases, words = query_words(query)
         if not phrases and not words:
             return results
-        results.suggestion = self.spelling(query)
-
-        def run():
-            self._search(results, phrases, words, query, category, page, per_page)
+        results.suggestion = self._spelling(query, deadline)
+        with self._budgeted(deadline):
+            self._search(results, phrases, words, query, category, page, per_page, deadline)
             if not results.total and results.suggestion:
                 # Typo-tolerant retry with the closest indexed spellings.
                 _, corrected = query_words(results.suggestion)
-                self._search(results, phrases, corrected, results.suggestion, category, page, per_page)
+                self._search(results, phrases, corrected, results.suggestion, category, page, per_page, deadline)
                 results.fuzzy = bool(results.total)
-            return results
+        return results
 
-        return self._guard(run)
-
-    def _search(self, results, phrases, words, text, category, page, per_page):
+    def _search(self, results, phrases, words, text, category, page, per_page, deadline):
         parts = [f'"{fold(p)}"' for p in phrases] + [fold(w) for w in words]
         tsquery, params = self._tsquery(parts)
         matched = " + ".join([f"(vector @@ websearch_to_tsquery('{CONFIG}', %s))::int"] * len(parts))
         category_sql, category_params = ("AND categories @> %s::jsonb", [json.dumps([category])]) if category else ("", [])
         with connection.cursor() as cursor:
+            self._time_left(cursor, deadline)
             cursor.execute(
                 f"SELECT c, count(*) FROM conditions_searchentry, jsonb_array_elements_text(categories) c "
                 f"WHERE vector @@ {tsquery} GROUP BY c",
                 params,
             )
             results.category_counts = dict(cursor.fetchall())
+            self._time_left(cursor, deadline)
             cursor.execute(f"SELECT count(*) FROM conditions_searchentry WHERE vector @@ {tsquery} {category_sql}", params + category_params)
             results.total = cursor.fetchone()[0]
             results.pages = max(1, -(-results.total // per_page))
@@ -185,6 +221,7 @@ class PostgresSearchBackend(BaseSearchBackend):
                     f"  + CASE WHEN names_exact LIKE %s THEN 1000 ELSE 0 END DESC, id LIMIT {FULL_RANK_LIMIT})"
                 )
                 candidates_params = params + category_params + params + [exact_pattern]
+            self._time_left(cursor, deadline)
             cursor.execute(
                 f"SELECT slug, url, title, names, summary, sections FROM conditions_searchentry "
                 f"WHERE vector @@ {tsquery} {category_sql} {candidates_sql} "
@@ -206,6 +243,7 @@ class PostgresSearchBackend(BaseSearchBackend):
                     matched_name=matched_other_name(title, names[1:], query_stems),
                     section=kind, section_label=str(SectionKind(kind).label) if kind else "",
                 ))
+            self._time_left(cursor, deadline)
             cursor.execute(
                 f"SELECT ts_headline('{CONFIG}', t.text, {tsquery}, %s) FROM unnest(%s::text[]) WITH ORDINALITY AS t(text, n) ORDER BY t.n",
                 params + [HEADLINE_OPTIONS, picked],
@@ -215,14 +253,18 @@ class PostgresSearchBackend(BaseSearchBackend):
                     hit.snippet = _marked(headline)
 
     def spelling(self, query):
+        return self._spelling(query, Deadline())
+
+    def _spelling(self, query, deadline):
+        """The corrected query, or '' (also when the budget runs out: no suggestion then)."""
         _, words = query_words(query)
         if not words:
             return ""
-
-        def correct():
-            changed, corrected = False, []
-            with connection.cursor() as cursor:
+        changed, corrected = False, []
+        try:
+            with self._budgeted(deadline), connection.cursor() as cursor:
                 for word in words:
+                    self._time_left(cursor, deadline)
                     folded = fold(word).casefold()
                     if word.isdigit() or len(folded) < 3 or SearchWord.objects.filter(word=folded).exists():
                         corrected.append(word)
@@ -235,9 +277,9 @@ class PostgresSearchBackend(BaseSearchBackend):
                     row = cursor.fetchone()
                     corrected.append(row[0] if row else word)
                     changed = changed or bool(row)
-            return " ".join(corrected) if changed else ""
-
-        return self._guard(correct)
+        except SearchTooComplex:
+            return ""
+        return " ".join(corrected) if changed else ""
 
     def autocomplete(self, prefix, *, limit=8):
         typed = normalize_name(prefix[:200])

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
-from ..models import Article, ArticleSection
+from ..models import Article, ArticleSection, sections_rendered
 from . import get_backend
 from .documents import SearchDocument
 
@@ -51,25 +51,29 @@ def deferred_index_updates():
             transaction.on_commit(lambda: update_index(*sorted(slugs)))  # at once, unless inside a transaction
 
 
-class _IndexUpdate:
-    def __init__(self, slug):
-        self.slug, self.done = slug, False
+_pending = threading.local()
 
-    def __call__(self):
-        self.done = True
-        update_index(self.slug)
+
+def _flush_pending():
+    slugs, _pending.slugs = getattr(_pending, "slugs", None), None
+    if slugs:
+        update_index(*sorted(slugs))
 
 
 def schedule_update(slug):
-    """Index ``slug`` once the transaction commits (once, however many rows changed)."""
+    """Index ``slug`` once the transaction commits (once, however many rows changed).
+
+    Slugs gather in a per-thread set; the first on-commit callback indexes them all and
+    the others find nothing left. A slug left over from a rolled-back transaction is
+    indexed with the next commit, which is harmless: an update re-reads the article.
+    """
     if getattr(_deferred, "slugs", None) is not None:
         _deferred.slugs.add(slug)
         return
-    connection = transaction.get_connection()
-    pending = (callback for _, callback, _ in connection.run_on_commit if isinstance(callback, _IndexUpdate))
-    if any(callback.slug == slug and not callback.done for callback in pending):
-        return
-    transaction.on_commit(_IndexUpdate(slug))
+    if getattr(_pending, "slugs", None) is None:
+        _pending.slugs = set()
+    _pending.slugs.add(slug)
+    transaction.on_commit(_flush_pending)
 
 
 @receiver(post_save, sender=Article)
@@ -102,3 +106,9 @@ def article_deleted(sender, instance, **kwargs):
 def categories_changed(sender, instance, action, **kwargs):
     if action.startswith("post_") and isinstance(instance, Article):
         schedule_update(instance.slug)
+
+
+@receiver(sections_rendered)
+def sections_rerendered(sender, article, **kwargs):
+    if article.is_published:
+        schedule_update(article.slug)  # its page text changed with a linked article's title or status

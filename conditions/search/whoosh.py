@@ -20,6 +20,18 @@ category counts come from sets of document numbers (each term's postings read on
 index generation and cached), not from scoring every match; snippets come from
 ``highlight`` rather than Whoosh's re-analysing highlighter; autocomplete is a
 ``NameIndex`` held in memory per index generation.
+
+Time budget (``base.Deadline``): the deadline is checked between the steps that can be
+slow — each word's spelling suggestion, each sub-query of the match sets (a phrase or a
+fuzzy term reads postings that are not cached), and while scoring. Scoring runs under
+Whoosh's ``TimeLimitCollector`` (https://whoosh.readthedocs.io/en/latest/searching.html,
+"Time limited searches"), which raises ``TimeLimit`` once its time is up and keeps the
+documents it collected, so the best of the hits scored in time are shown
+(``SearchResults.partial``). It runs with ``use_alarm=False``: the alarm mode installs a
+SIGALRM handler, which Python allows only in the main thread (``signal.signal`` raises
+ValueError in gunicorn's threaded workers and the development server), and the signal
+would interrupt whatever the process is doing at that moment; without the alarm a timer
+thread sets a flag that the collector checks after each matching document.
 """
 
 import logging
@@ -33,13 +45,14 @@ from collections import OrderedDict
 from pathlib import Path
 
 from whoosh import columns, fields, index
+from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.filedb.filestore import FileStorage
 from whoosh.analysis import CharsetFilter, StandardAnalyzer
 from whoosh.query import AndMaybe, And, FuzzyTerm, Or, Phrase, Term
 from whoosh.support.charset import accent_map
 
 from ..models import SectionKind
-from .base import BaseSearchBackend, Hit, SearchResults, SearchUnavailable
+from .base import BaseSearchBackend, Deadline, Hit, SearchResults, SearchTooComplex, SearchUnavailable
 from .documents import SEARCH_FIELDS, STEMMER, matched_other_name, normalize_name, query_words
 from .highlight import best_section, snippet, word_pattern
 from .names import NamedArticle, NameIndex
@@ -273,18 +286,19 @@ class WhooshSearchBackend(BaseSearchBackend):
         exact = normalize_name(exact_text or text)
         return AndMaybe(main, Term("names_exact", exact, boost=1000.0)) if exact else main
 
-    def search(self, query, *, category=None, page=1, per_page=10):
+    def search(self, query, *, category=None, page=1, per_page=10, budget=None):
+        deadline = Deadline(budget)
         results = SearchResults(query=query)
         q = self._build_query(query)
         if q is None:
             return results
-        results.suggestion = self.spelling(query)
+        results.suggestion = self._spelling(query, deadline)
         with self._searcher() as (searcher, derived):
-            matching = derived.matching(searcher, q)
+            matching = derived.matching(searcher, q, deadline)
             if not matching:
                 # Typo-tolerant retry: each word may also match close spellings.
                 q = self._build_query(query, fuzzy=True, exact_text=results.suggestion)
-                matching = derived.matching(searcher, q)
+                matching = derived.matching(searcher, q, deadline)
                 results.fuzzy = bool(matching)
             for slug, docs in derived.categories.items():
                 if count := len(matching & docs):
@@ -298,7 +312,9 @@ class WhooshSearchBackend(BaseSearchBackend):
                 return results
             # Score only as far as the page shown, among the matching documents.
             start = (results.page - 1) * per_page
-            found = searcher.search(q, limit=results.page * per_page, filter=set(matching) if category else None)
+            found, results.partial = self._top(searcher, q, results.page * per_page, matching if category else None, deadline)
+            if results.partial and found.scored_length() <= start:
+                raise SearchTooComplex  # out of time before anything for this page was scored
             _, words = query_words(query)
             words += results.suggestion.split() if results.fuzzy else []
             stems = {stem for word in words for stem in self._stems(word)}
@@ -306,6 +322,18 @@ class WhooshSearchBackend(BaseSearchBackend):
             for hit in found[start : start + per_page]:
                 results.hits.append(self._hit(hit.fields(), stems, pattern))
         return results
+
+    @staticmethod
+    def _top(searcher, q, limit, allowed, deadline):
+        """The ``limit`` best hits among the ``allowed`` document numbers (``None``: all), and
+        whether time ran out first (then: the best of those scored in time)."""
+        deadline.check()
+        collector = _TimeLimitedTop(searcher.collector(limit=limit), deadline.remaining(), allowed)
+        try:
+            searcher.search_with_collector(q, collector)
+        except TimeLimit:
+            return collector.results(), True
+        return collector.results(), False
 
     def _hit(self, stored, stems, pattern):
         kind, text = (best_section(stored["sections"], pattern) if pattern else None) or ("", "")
@@ -322,6 +350,10 @@ class WhooshSearchBackend(BaseSearchBackend):
         )
 
     def spelling(self, query):
+        return self._spelling(query, Deadline())
+
+    def _spelling(self, query, deadline):
+        """The corrected query, or '' (also when the budget runs out: no suggestion then)."""
         _, words = query_words(query)
         if not words:
             return ""
@@ -329,6 +361,8 @@ class WhooshSearchBackend(BaseSearchBackend):
         with self._searcher() as (searcher, _):
             reader = searcher.reader()
             for word in words:
+                if deadline.remaining() <= 0:
+                    return ""
                 tokens = [token.text for token in PLAIN(word)]
                 if not tokens or all(reader.doc_frequency("spell", token) for token in tokens) or word.isdigit():
                     corrected.append(word)
@@ -379,17 +413,38 @@ class _Derived:
                 self._terms.popitem(last=False)
         return docs
 
-    def matching(self, searcher, q):
-        """The set of document numbers ``q`` matches, without scoring."""
+    def matching(self, searcher, q, deadline):
+        """The set of document numbers ``q`` matches, without scoring (``SearchTooComplex``
+        when the deadline passes first)."""
+        deadline.check()
         if isinstance(q, AndMaybe):
-            return self.matching(searcher, q.a)
+            return self.matching(searcher, q.a, deadline)
         if isinstance(q, Or):
-            return frozenset().union(*(self.matching(searcher, sub) for sub in q.subqueries))
+            return frozenset().union(*(self.matching(searcher, sub, deadline) for sub in q.subqueries))
         if isinstance(q, And):
-            return frozenset.intersection(*(self.matching(searcher, sub) for sub in q.subqueries))
+            return frozenset.intersection(*(self.matching(searcher, sub, deadline) for sub in q.subqueries))
         if isinstance(q, Term):
             return self._term_docs(searcher, q.fieldname, q.text)
         return frozenset(searcher.docs_for_query(q))
+
+
+class _TimeLimitedTop(TimeLimitCollector):
+    """Whoosh's ``TimeLimitCollector`` (no alarm, see the module docstring) that also keeps
+    only allowed document numbers. Whoosh's ``FilterCollector`` and ``TimeLimitCollector``
+    each do their work in ``collect_matches``, so wrapping one in the other silently
+    drops the inner one's check; this does both in one loop."""
+
+    def __init__(self, child, timelimit, allowed=None):
+        super().__init__(child, timelimit, use_alarm=False)
+        self.allowed = allowed
+
+    def collect_matches(self):
+        child, allowed = self.child, self.allowed
+        for sub_docnum in child.matches():
+            if self.timedout:
+                raise TimeLimit
+            if allowed is None or child.offset + sub_docnum in allowed:
+                child.collect(sub_docnum)
 
 
 class _Borrowed:

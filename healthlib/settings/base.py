@@ -6,10 +6,12 @@ media) under one data directory, ``var/`` unless ``HEALTHLIB_DATA_DIR`` moves it
 library for twelve-factor database settings) without touching code.
 """
 
+import ipaddress
 import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -36,6 +38,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: an oversized or malformed Content-Length is refused before anything reads the body.
+    "healthlib.security.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Pages carry no secrets an attacker could probe through compression (no tokens in
     # public pages; the admin's CSRF token is masked per request), so gzip them.
@@ -65,6 +69,9 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+# The same client address as the rate limits (X-Forwarded-For only from trusted proxies),
+# so visitors behind a front server are locked out one by one, not all together.
+AXES_CLIENT_IP_CALLABLE = "healthlib.ratelimit.client_address"
 
 # Content-Security-Policy (Django's own middleware): scripts only from our origin or with
 # the per-request nonce, never inline; no plugins, no framing, forms post home. Styles
@@ -88,6 +95,14 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Whole request bodies: larger ones get 413 before anything reads them
+# (healthlib.security.RequestSizeLimitMiddleware; the image upload endpoint allows
+# HEALTHLIB_MAX_IMAGE_BYTES + 1 MiB). Uploads above FILE_UPLOAD_MAX_MEMORY_SIZE spill to
+# FILE_UPLOAD_TEMP_DIR, so it holds at most one upload (≤ 11 MiB) per busy worker, each
+# deleted when its request ends.
+HEALTHLIB_MAX_REQUEST_BYTES = int(os.environ.get("HEALTHLIB_MAX_REQUEST_BYTES", str(3 * 1024 * 1024)))
+FILE_UPLOAD_TEMP_DIR = DATA_DIR / "tmp" / "uploads"
+FILE_UPLOAD_TEMP_DIR.mkdir(parents=True, exist_ok=True)
 
 ROOT_URLCONF = "healthlib.urls"
 
@@ -102,6 +117,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
+                "healthlib.context_processors.site",
             ],
         },
     },
@@ -115,6 +131,21 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
     )
 }
+
+
+def ip_networks(name):
+    """The addresses and CIDR ranges in environment variable ``name`` (comma-separated,
+    IPv4 or IPv6), as ``ipaddress`` networks. Parsed strictly, as gunicorn parses
+    ``--forwarded-allow-ips``, so both read the same value the same way: ``10.0.0.5/24``
+    (host bits set) and ``*`` are refused, loudly, rather than trusting the wrong hosts."""
+    networks = []
+    for entry in os.environ.get(name, "").split(","):
+        if entry.strip():
+            try:
+                networks.append(ipaddress.ip_network(entry.strip()))
+            except ValueError as error:
+                raise ImproperlyConfigured(f"{name}: {entry.strip()!r} is not an IP address or CIDR range ({error})") from None
+    return tuple(networks)
 
 
 def tune_sqlite(database):
@@ -154,6 +185,9 @@ MEDIA_ROOT = DATA_DIR / "media"
 HEALTHLIB_CONTENT_DIR = BASE_DIR / "content"
 HEALTHLIB_SEARCH_BACKEND = os.environ.get("HEALTHLIB_SEARCH_BACKEND", "conditions.search.whoosh.SearchBackend")
 HEALTHLIB_SEARCH_OPTIONS = {"path": DATA_DIR / "search"}
+# Seconds one search may take before it answers with the hits it has, or "too complex"
+# (conditions/search/base.py): a search holds a whole sync worker meanwhile.
+HEALTHLIB_SEARCH_TIME_BUDGET = float(os.environ.get("HEALTHLIB_SEARCH_TIME_BUDGET", "0.8"))
 HEALTHLIB_SITE_NAME = "Health Library"
 # Medical review interval: next review due = last review + this many years (the NHS website uses 3).
 HEALTHLIB_REVIEW_INTERVAL_YEARS = int(os.environ.get("HEALTHLIB_REVIEW_INTERVAL_YEARS", "3"))
@@ -162,10 +196,17 @@ HEALTHLIB_MAX_IMAGE_BYTES = int(os.environ.get("HEALTHLIB_MAX_IMAGE_BYTES", str(
 # Per-client limits, "requests/seconds" (healthlib/ratelimit.py). Typing in the search box
 # asks for suggestions on each pause, so they get more room than full searches.
 HEALTHLIB_SEARCH_RATE_LIMIT = os.environ.get("HEALTHLIB_SEARCH_RATE_LIMIT", "60/60")
+# Searches (page and API together) one client may have running at once; 0 for no limit.
+# Within its rate a client could otherwise hold every worker with costly searches at once.
+HEALTHLIB_SEARCH_CONCURRENCY = int(os.environ.get("HEALTHLIB_SEARCH_CONCURRENCY", "1"))
 HEALTHLIB_SUGGEST_RATE_LIMIT = os.environ.get("HEALTHLIB_SUGGEST_RATE_LIMIT", "300/60")
 HEALTHLIB_API_RATE_LIMIT = os.environ.get("HEALTHLIB_API_RATE_LIMIT", "120/60")
-# Proxies (load balancers) in front that append to X-Forwarded-For; 0 when clients connect directly.
-HEALTHLIB_TRUSTED_PROXIES = int(os.environ.get("HEALTHLIB_TRUSTED_PROXIES", "0"))
+# Sign-in POSTs per client, counted before any password is hashed (each hash costs ~0.4 s
+# of CPU); django-axes's per-account lockout comes on top.
+HEALTHLIB_LOGIN_RATE_LIMIT = os.environ.get("HEALTHLIB_LOGIN_RATE_LIMIT", "20/300")
+# Front servers and load balancers whose X-Forwarded-For is believed (healthlib.ratelimit):
+# addresses or CIDR ranges, comma-separated; empty (the default) trusts no one.
+HEALTHLIB_TRUSTED_PROXY_IPS = ip_networks("HEALTHLIB_TRUSTED_PROXY_IPS")
 HEALTHLIB_SERVE_MEDIA = os.environ.get("HEALTHLIB_SERVE_MEDIA", "1") == "1"
 
 # Two caches: "default" (content version, rate limits) and "pages" (rendered pages,

@@ -29,6 +29,9 @@ def flag(name, default):
     return os.environ.get(name, "1" if default else "0").strip().lower() in ("1", "true", "yes", "on")
 
 
+FILE_CACHE_MAX_ENTRIES = int(os.environ.get("HEALTHLIB_FILE_CACHE_MAX_ENTRIES", "50000"))
+
+
 def cache_settings(url, prefix):
     """A Django cache from a URL: redis[s]://… (several machines) or file:///path (one machine).
 
@@ -38,7 +41,11 @@ def cache_settings(url, prefix):
     if url.startswith(("redis://", "rediss://", "unix://")):
         return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url, "KEY_PREFIX": prefix}
     if url.startswith("file://"):
-        return {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": f"{url[7:].rstrip('/')}/{prefix}"}
+        # An explicit cap (Django's default is 300 entries): when full, a third of the
+        # entries are culled. Page keys are bounded by the real pages (healthlib.pagecache),
+        # so the cap holds every page of a large library. Redis: see deploy/redis.conf.
+        return {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": f"{url[7:].rstrip('/')}/{prefix}",
+                "OPTIONS": {"MAX_ENTRIES": FILE_CACHE_MAX_ENTRIES, "CULL_FREQUENCY": 3}}
     raise ImproperlyConfigured(f"cache URL {url!r}: use redis://host:port/db (or file:///path on a single machine)")
 
 

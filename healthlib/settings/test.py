@@ -15,6 +15,8 @@ DATA_DIR = Path(os.environ.get("HEALTHLIB_TEST_DATA_DIR") or tempfile.mkdtemp(pr
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = DATA_DIR / "media"
 STATIC_ROOT = DATA_DIR / "static"
+FILE_UPLOAD_TEMP_DIR = DATA_DIR / "tmp" / "uploads"
+FILE_UPLOAD_TEMP_DIR.mkdir(parents=True, exist_ok=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["NAME"] = str(DATA_DIR / "test.sqlite3")
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-db.sqlite3")}
@@ -29,4 +31,4 @@ CACHES = {
 }
 LOGGING["loggers"]["healthlib.request"]["level"] = "ERROR"
 # The suite searches a lot from one address; the rate-limit tests set small limits themselves.
-HEALTHLIB_SEARCH_RATE_LIMIT = HEALTHLIB_SUGGEST_RATE_LIMIT = HEALTHLIB_API_RATE_LIMIT = "100000/60"
+HEALTHLIB_SEARCH_RATE_LIMIT = HEALTHLIB_SUGGEST_RATE_LIMIT = HEALTHLIB_API_RATE_LIMIT = HEALTHLIB_LOGIN_RATE_LIMIT = "100000/60"

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from conditions.importer import import_content
@@ -9,9 +10,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("paths", nargs="*", help="Files or folders to load (default: the content/ folder).")
+        parser.add_argument(
+            "--user", help="Import as this user: their permissions apply (an Editor cannot publish or change live "
+                           "articles) and the versions are theirs. Default: the operator, unrestricted.")
 
-    def handle(self, *args, paths, **options):
-        report = import_content(paths or [settings.HEALTHLIB_CONTENT_DIR])
+    def handle(self, *args, paths, user=None, **options):
+        acting = None
+        if user:
+            acting = get_user_model().objects.filter(username=user, is_active=True).first()
+            if acting is None:
+                raise CommandError(f"No active user named {user!r}.")
+        report = import_content(paths or [settings.HEALTHLIB_CONTENT_DIR], user=acting)
         for error in report.errors:
             self.stderr.write(str(error))
         self.stdout.write(
