@@ -44,10 +44,12 @@ run: setup
 # Plain HTTP on 127.0.0.1, so HTTPS redirects and secure cookies are off here (never in production).
 # Clients connect straight to gunicorn, so no proxy is trusted unless HEALTHLIB_TRUSTED_PROXY_IPS
 # names one (a local nginx: 127.0.0.1); gunicorn's FORWARDED_ALLOW_IPS always follows it.
+# With no front server in this trial layout, Django serves uploaded images (HEALTHLIB_SERVE_MEDIA=1);
+# production leaves that to nginx (deploy/nginx.conf).
 SERVE_ENV = DJANGO_SETTINGS_MODULE=healthlib.settings.production \
   SECRET_KEY="$$(cat var/secret_key)" ALLOWED_HOSTS=127.0.0.1,localhost \
   DATABASE_URL=$${DATABASE_URL:-sqlite:///$(CURDIR)/var/healthlib.sqlite3} CACHE_URL=$${CACHE_URL:-file://$(CURDIR)/var/cache} \
-  SECURE_SSL_REDIRECT=0 SECURE_HSTS_SECONDS=0 SECURE_COOKIES=0 \
+  SECURE_SSL_REDIRECT=0 SECURE_HSTS_SECONDS=0 SECURE_COOKIES=0 HEALTHLIB_SERVE_MEDIA=1 \
   HEALTHLIB_TRUSTED_PROXY_IPS="$${HEALTHLIB_TRUSTED_PROXY_IPS:-}" FORWARDED_ALLOW_IPS="$${HEALTHLIB_TRUSTED_PROXY_IPS:-}"
 WORKERS ?= 2
 
@@ -81,6 +83,7 @@ node_modules/.installed: package.json package-lock.json
 	  npm ci --no-audit --no-fund --loglevel=error && touch $@
 
 test: $(VENV)/.installed-test browser nginx checkers
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 test-browser: $(VENV)/.installed-test browser checkers

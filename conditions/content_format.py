@@ -126,7 +126,8 @@ def parse(path, raw=None):
         lines={**key_lines, "links": link_lines, "sections": heading_lines},
     )
     if source.slug != path.stem:
-        raise ContentError(path, f"slug '{source.slug}' must equal the file name; rename the file to {source.slug}.md or fix the slug", key_lines["slug"])
+        raise ContentError(
+            path, f"slug '{source.slug}' must equal the file name; rename the file to {source.slug}.md or fix the slug", key_lines["slug"])
     if source.slug in source.related:
         raise ContentError(path, "an article cannot be related to itself; remove its own slug from 'related'", key_lines["related"])
     return source

@@ -13,8 +13,8 @@ Rendering happens when an article is saved, never per request.
 
 import re
 import uuid
-from html import unescape
 import xml.etree.ElementTree as etree
+from html import unescape
 
 import markdown
 import nh3

@@ -36,7 +36,6 @@ from django.utils.translation import gettext_lazy as _
 from . import markdown
 from .validators import validate_slug
 
-
 # Sent when re-rendering changed an article's section HTML (a linked article was
 # published, unpublished, renamed or deleted): ``article``, ``sections`` (the changed ones).
 sections_rendered = Signal()

@@ -30,9 +30,9 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Max
 from django.http import HttpResponse
 from django.urls import path, reverse
-from django.utils.dateparse import parse_date, parse_datetime
 from django.utils import timezone
 from django.utils.cache import get_conditional_response
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.http import http_date, parse_http_date_safe
 from django.views.decorators.csrf import csrf_exempt
 
@@ -332,7 +332,8 @@ def openapi_document(request):
         "paths": {
             "/articles/": {"get": {
                 "operationId": "listArticles", "summary": "Published articles, A to Z",
-                "parameters": [*page_params, {"name": "page_size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}},
+                "parameters": [*page_params,
+                               {"name": "page_size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}},
                                category_param,
                                {"name": "updated_since", "in": "query", "schema": {"type": "string", "format": "date"},
                                 "description": "Only articles updated on or after this ISO 8601 date (a date-time is accepted too)."}],

@@ -7,7 +7,6 @@ from django.shortcuts import get_object_or_404, render
 from healthlib.pagecache import public_page
 
 from . import seo
-
 from .models import Article, Category
 from .navigation import AZ_LETTERS, az_bar, az_entries, conditions_trail, letter_from_key
 

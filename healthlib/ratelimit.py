@@ -17,6 +17,7 @@ the client. An entry that is not an IP address stops the walk at the last truste
 """
 
 import ipaddress
+import secrets
 import time
 from contextlib import contextmanager
 from functools import wraps
@@ -97,20 +98,24 @@ def running_slot(request, scope, limit):
     A rate limit bounds how many requests a client makes in a window, not how many run at
     once: sent together, a client's 60 costly searches would hold every worker for their
     whole time budget while other visitors wait. Each slot is a key in the ``default``
-    cache, taken with ``cache.add`` (atomic in Redis; the file cache of the embedded layout
-    can let a near-simultaneous extra one through), given back when the request ends, and
-    expiring on its own should a worker die mid-request.
+    cache holding its request's own token, taken with ``cache.add``, given back when the
+    request ends, and expiring on its own should a worker die mid-request. ``add`` is
+    atomic in Redis; the file cache of the embedded layout checks and then writes, so two
+    near-simultaneous requests can both take a slot: reading the token back narrows that,
+    and a request only ever gives back a slot still holding its own token, so such a race
+    costs one extra search rather than freeing the slot while another still runs.
     """
     if not limit:
         yield True
         return
     cache = caches["default"]
-    prefix = f"running:{scope}:{client_address(request)}"
-    slot = next((key for key in (f"{prefix}:{n}" for n in range(limit)) if cache.add(key, 1, timeout=IN_FLIGHT_SECONDS)), None)
+    prefix, token = f"running:{scope}:{client_address(request)}", secrets.token_hex(8)
+    slot = next((key for key in (f"{prefix}:{n}" for n in range(limit))
+                 if cache.add(key, token, timeout=IN_FLIGHT_SECONDS) and cache.get(key) == token), None)
     try:
         yield slot is not None
     finally:
-        if slot is not None:
+        if slot is not None and cache.get(slot) == token:
             cache.delete(slot)
 
 

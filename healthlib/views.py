@@ -25,7 +25,6 @@ from .pagecache import public_page
 from .ratelimit import rate_limited
 
 
-
 @public_page
 def home(request):
     articles = Article.objects.published()

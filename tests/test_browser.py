@@ -38,9 +38,9 @@ def test_table_of_contents_link_brings_section_into_view(browser, site, width):
 
 
 def test_header_search_suggestion_picked_with_keyboard(browser, site):
-    from conditions.search.documents import SearchDocument
     from conditions.models import Article
     from conditions.search import get_backend
+    from conditions.search.documents import SearchDocument
 
     get_backend().rebuild(SearchDocument.from_article(a) for a in Article.objects.published().prefetch_related("sections", "categories"))
     page = browser.new_page(viewport={"width": 1280, "height": 800})
@@ -132,7 +132,8 @@ def test_editor_live_preview_and_image_upload_in_the_admin(browser, site):
     page.goto(f"{site}/conditions/bone-marrow-edema/")
     image = page.locator("img[alt='A navy test picture']")
     image.scroll_into_view_if_needed()
-    page.wait_for_function("() => { const i = document.querySelector(\"img[alt='A navy test picture']\"); return i && i.complete && i.naturalWidth > 0; }")
+    page.wait_for_function(
+        "() => { const i = document.querySelector(\"img[alt='A navy test picture']\"); return i && i.complete && i.naturalWidth > 0; }")
     assert "480w" in image.get_attribute("srcset") and image.get_attribute("loading") == "lazy"
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "article-with-uploaded-image.png")

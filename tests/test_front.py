@@ -281,6 +281,7 @@ def test_nginx_serves_static_and_media_files_from_disk(nginx, site):
     assert status == 200 and headers["Cache-Control"] == "max-age=3600", "unhashed names are cached briefly"
     status, headers, _ = fetch(nginx.port, "/media/images/x.webp")
     assert status == 200 and headers["Content-Type"] == "image/webp" and headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Cache-Control"] == "public, max-age=31536000, immutable", "uploads never change at an address"
     status, headers, text = fetch(nginx.port, "/conditions/osteoporosis/")
     assert status == 200 and "Osteoporosis" in text and len(headers["X-Request-ID"]) == 32, "pages come from gunicorn"
 

@@ -63,7 +63,8 @@ def test_views_see_only_the_parameters_they_declare(client, file_page_cache):
 def test_production_file_cache_has_an_explicit_entry_cap(tmp_path):
     env = {**PRODUCTION_ENV, "REDIS_URL": "", "CACHE_URL": f"file://{tmp_path}/cache", "HEALTHLIB_DATA_DIR": str(tmp_path),
            "HEALTHLIB_FILE_CACHE_MAX_ENTRIES": "1234"}
-    result = manage("shell", "-c", "from django.conf import settings; print([c['OPTIONS']['MAX_ENTRIES'] for c in settings.CACHES.values()])", env=env)
+    code = "from django.conf import settings; print([c['OPTIONS']['MAX_ENTRIES'] for c in settings.CACHES.values()])"
+    result = manage("shell", "-c", code, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[1234, 1234]"
 

@@ -257,3 +257,11 @@ def test_two_servers_share_one_database_and_one_cache(tmp_path):
             print(logs[-6000:])
         subprocess.run(["redis-cli", "-n", str(redis_db), "FLUSHDB"], capture_output=True)
 
+
+
+def test_production_leaves_uploaded_files_to_the_front_server(tmp_path):
+    code = "from django.conf import settings; from django.urls import resolve, Resolver404\n" \
+           "try: resolve('/media/images/x/original.png'); print('served')\nexcept Resolver404: print('not served')"
+    result = manage("shell", "-c", code, env={**PRODUCTION_ENV, "HEALTHLIB_DATA_DIR": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "not served", "django.views.static.serve is not for production"

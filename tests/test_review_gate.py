@@ -25,7 +25,7 @@ from conditions.importer import import_content
 from conditions.models import Article, ArticleSection, Category
 from healthlib import pagecache
 
-from .test_editors import ADD_URL, change_url, form_data
+from .test_editors import change_url, form_data
 
 pytestmark = pytest.mark.django_db
 

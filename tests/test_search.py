@@ -10,16 +10,25 @@ import sys
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from django.db import connection
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from conditions.models import Article
 from conditions.search import get_backend
 from conditions.search.base import Deadline, SearchTooComplex
 from conditions.search.documents import (
-    MAX_PHRASE_WORDS, MAX_PHRASES, MAX_QUERY_WORDS, SearchDocument, clean_query, normalize_query, parse_query, query_words,
+    MAX_PHRASE_WORDS,
+    MAX_PHRASES,
+    MAX_QUERY_WORDS,
+    SearchDocument,
+    clean_query,
+    normalize_query,
+    parse_query,
+    query_words,
 )
 from conditions.search.whoosh import WhooshSearchBackend
 
@@ -79,7 +88,8 @@ def test_relevance_expected_article_in_top_three(backend, query, slug):
     assert slug in top, top
 
 
-@pytest.mark.parametrize("query, slug", [("bone marrow edema", "bone-marrow-edema"), ("osteoporosis", "osteoporosis"), ("AVN", "avascular-necrosis"), ("Cushing's syndrome", "cushing-syndrome")])
+@pytest.mark.parametrize("query, slug", [("bone marrow edema", "bone-marrow-edema"), ("osteoporosis", "osteoporosis"),
+                                         ("AVN", "avascular-necrosis"), ("Cushing's syndrome", "cushing-syndrome")])
 def test_exact_title_or_other_name_ranks_first(backend, query, slug):
     assert backend.search(query).hits[0].slug == slug
 
@@ -302,7 +312,8 @@ def test_two_processes_writing_at_once_lose_no_update(tmp_path):
     backend = WhooshSearchBackend(tmp_path / "index")
     backend.reset_index()
     env = {**os.environ, "HEALTHLIB_TEST_DATA_DIR": str(tmp_path / "data")}
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path / "index"), name], env=env, cwd=settings.BASE_DIR) for name in ("alpha", "beta")]
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path / "index"), name], env=env, cwd=settings.BASE_DIR)
+             for name in ("alpha", "beta")]
     assert [p.wait(timeout=120) for p in procs] == [0, 0]
     assert set(backend.indexed_hashes()) == {f"{name}-{n}" for name in ("alpha", "beta") for n in range(25)}
 
@@ -381,7 +392,8 @@ def test_the_repeated_200_character_phrase_is_one_word_to_every_backend():
 
 
 @hypothesis_settings(max_examples=300, deadline=None)
-@given(st.lists(st.one_of(st.sampled_from(["bone", "Bone", "BÓNE", "pain", '"', " ", "and", "knee's", "é"]), st.text(max_size=12)), max_size=60).map("".join))
+@given(st.lists(st.one_of(st.sampled_from(["bone", "Bone", "BÓNE", "pain", '"', " ", "and", "knee's", "é"]), st.text(max_size=12)),
+                max_size=60).map("".join))
 def test_normalised_queries_respect_every_cap(text):
     parts = parse_query(text)
     phrases = [part for part in parts if isinstance(part, tuple)]

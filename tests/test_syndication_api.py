@@ -5,9 +5,10 @@ import pytest
 import schemathesis
 from django.core import signals
 from django.core.cache import caches
-from django.db import close_old_connections
 from django.core.wsgi import get_wsgi_application
-from hypothesis import HealthCheck, given, settings as hypothesis_settings
+from django.db import close_old_connections
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 
 from conditions.models import Article, Category
 

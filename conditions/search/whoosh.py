@@ -45,10 +45,10 @@ from collections import OrderedDict
 from pathlib import Path
 
 from whoosh import columns, fields, index
+from whoosh.analysis import CharsetFilter, StandardAnalyzer
 from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.filedb.filestore import FileStorage
-from whoosh.analysis import CharsetFilter, StandardAnalyzer
-from whoosh.query import AndMaybe, And, FuzzyTerm, Or, Phrase, Term
+from whoosh.query import And, AndMaybe, FuzzyTerm, Or, Phrase, Term
 from whoosh.support.charset import accent_map
 
 from ..models import SectionKind

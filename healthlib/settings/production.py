@@ -96,4 +96,6 @@ STORAGES = {
 }
 STATIC_ROOT = os.environ.get("STATIC_ROOT", str(DATA_DIR / "static"))
 MEDIA_ROOT = os.environ.get("MEDIA_ROOT", str(DATA_DIR / "media"))
-HEALTHLIB_SERVE_MEDIA = flag("HEALTHLIB_SERVE_MEDIA", True)
+# Uploaded images are served by the front server (deploy/nginx.conf); django.views.static.serve
+# is, in Django's words, "grossly inefficient and probably insecure" for production.
+HEALTHLIB_SERVE_MEDIA = flag("HEALTHLIB_SERVE_MEDIA", False)

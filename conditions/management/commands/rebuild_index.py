@@ -24,7 +24,8 @@ class Command(BaseCommand):
             return self.check_drift(articles)
         total = articles.count()
         progress = self.progress_bar(total)
-        get_backend().rebuild((SearchDocument.from_article(article) for article in articles.iterator(chunk_size=200)), progress, processes=max(1, processes))
+        documents = (SearchDocument.from_article(article) for article in articles.iterator(chunk_size=200))
+        get_backend().rebuild(documents, progress, processes=max(1, processes))
         if self.stdout.isatty():
             self.stdout.write("")
         self.stdout.write(f"Indexed {total} published article(s).")
