@@ -1,5 +1,6 @@
 """RSS and Atom feeds of new and updated published articles (Django's syndication framework)."""
 
+from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.urls import reverse_lazy
 from django.utils.feedgenerator import Atom1Feed
@@ -10,9 +11,13 @@ FEED_SIZE = 50
 
 
 class LatestArticlesFeed(Feed):
-    title = "Health Library: new and updated articles"
     link = reverse_lazy("conditions:index")
-    description = "Condition articles added to or updated in the Health Library, newest first."
+
+    def title(self):
+        return f"{settings.HEALTHLIB_SITE_NAME}: new and updated articles"
+
+    def description(self):
+        return f"Articles added to or updated in the {settings.HEALTHLIB_SITE_NAME}, newest first."
 
     def items(self):
         return Article.objects.published().order_by("-updated_at", "slug")[:FEED_SIZE]

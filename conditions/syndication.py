@@ -326,8 +326,8 @@ def openapi_document(request):
                       "schema": {"type": "string", "enum": list(Category.objects.order_by("slug").values_list("slug", flat=True))}}
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Health Library syndication API", "version": "1.0.0",
-                 "description": "Read-only access to published Health Library articles. Drafts never appear."},
+        "info": {"title": f"{settings.HEALTHLIB_SITE_NAME} syndication API", "version": "1.0.0",
+                 "description": f"Read-only access to published {settings.HEALTHLIB_SITE_NAME} articles. Drafts never appear."},
         "servers": [{"url": _absolute(request, "/api/v1")}],
         "paths": {
             "/articles/": {"get": {

@@ -19,6 +19,7 @@ from conditions.navigation import az_bar, az_entries
 from conditions.search import get_backend
 from conditions.search.base import SearchTooComplex, SearchUnavailable
 from conditions.search.documents import clean_query
+from conditions.search.forms import SearchForm
 from conditions.views import categories_with_counts
 
 from .pagecache import public_page
@@ -44,28 +45,20 @@ def _query(request):
     return clean_query((request.GET.getlist("q") or [""])[0])
 
 
-def _page_number(request):
-    try:
-        return min(max(1, int(request.GET.get("page", "1"))), 10_000)
-    except ValueError:
-        return 1
-
-
 @require_GET
 @rate_limited("search", "HEALTHLIB_SEARCH_RATE_LIMIT", concurrency="HEALTHLIB_SEARCH_CONCURRENCY")
 def search(request):
-    query = _query(request)
-    context = {"query": query or "", "categories": categories_with_counts()}
-    if query is None:
-        context["error"] = "That search is too long. Try a few words, such as the name of a condition."
+    form = SearchForm(request.GET)
+    context = {"query": "", "categories": categories_with_counts()}
+    if not form.is_valid():
+        context["error"] = form.errors["q"][0]
         return render(request, "search.html", context, status=400)
+    query, category = form.cleaned_data["q"], form.cleaned_data["category"]
+    context["query"] = query
     if not query:
         return render(request, "search.html", context)
-    category_slug = request.GET.get("category", "")
-    # No slug holds a NUL (and PostgreSQL refuses one in a parameter): treat it as no filter.
-    category = Category.objects.filter(slug=category_slug).first() if category_slug and "\x00" not in category_slug else None
     try:
-        results = get_backend().search(query, category=category.slug if category else None, page=_page_number(request))
+        results = get_backend().search(query, category=category.slug if category else None, page=form.cleaned_data["page"])
     except SearchUnavailable:
         context["unavailable"] = True
         return render(request, "search.html", context, status=503)

@@ -168,3 +168,13 @@ def test_article_page_query_count_is_constant(client, django_assert_num_queries)
             assert client.get(article.get_absolute_url()).status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1] <= 5, counts
+
+
+def test_the_site_name_is_one_setting(client, settings):
+    settings.HEALTHLIB_SITE_NAME = "Mercy Patient Library"
+    for url in ("/", "/conditions/", "/conditions/osteoporosis/", "/categories/cancer/", "/search/?q=bone", "/no/such/page/"):
+        html = client.get(url).content.decode()
+        assert "Health Library" not in html, url
+        assert '<meta property="og:site_name" content="Mercy Patient Library">' in html, url
+        assert re.search(r"<title>[^<]*Mercy Patient Library</title>", html), url
+    assert "Mercy Patient Library" in client.get("/feeds/rss/").content.decode()

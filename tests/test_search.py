@@ -5,6 +5,7 @@ plurals, British spellings, abbreviations, possessives and lay terms.
 """
 
 import os
+import re
 import subprocess
 import sys
 
@@ -481,3 +482,13 @@ def test_postgres_statement_timeout_cancels_and_is_put_back(backend):
     with connection.cursor() as cursor:
         cursor.execute("SHOW statement_timeout")
         assert cursor.fetchone() == (before,), "SET LOCAL does not outlive the search in the caller's transaction"
+
+
+def test_result_links_keep_the_query_and_reset_the_page_where_they_should(client):
+    html = client.get("/search/", {"q": "bone", "page": "2"}).content.decode()
+    assert 'href="?q=bone&amp;page=1" rel="prev"' in html and 'href="?q=bone&amp;page=3"' in html
+    facet = re.search(r'href="(\?q=bone&amp;category=[a-z-]+)"', html)
+    assert facet, "a category link keeps the query and starts again at page 1"
+    assert "page=" not in facet.group(1)
+    assert client.get("/search/", {"q": "bone", "page": "abc"}).status_code == 200
+    assert client.get("/search/", {"q": "bone", "category": "no\x00such"}).status_code == 200
