@@ -34,7 +34,7 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 
 setup: $(VENV)/.installed
 	$(MANAGE) migrate --no-input
-	$(MANAGE) import_content
+	$(MANAGE) import_content --new-only
 	$(MANAGE) rebuild_index
 
 run: setup

@@ -69,6 +69,11 @@ class ArticleForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        # Browsers send textarea lines ending in CR LF; store LF, as the source files do, so
+        # history compares words rather than line endings.
+        for name in [*SECTION_FIELDS, "summary"]:
+            if isinstance(cleaned.get(name), str):
+                cleaned[name] = cleaned[name].replace("\r\n", "\n").replace("\r", "\n")
         for name, kind in SECTION_FIELDS.items():
             text = cleaned.get(name) or ""
             if markdown.ANY_WIKILINK_RE.search(text):
@@ -331,6 +336,8 @@ class ArticleAdmin(VersionAdmin):
                 article = Article(pk=int(version.object_id), status=Article.Status.DRAFT, updated_at=timezone.now())
                 data = version.field_dict
                 article.reviewed_on, article.reviewed_by = data.get("reviewed_on"), data.get("reviewed_by", "")
+                # The title it last had live (reviewed text), for links while it is a draft again.
+                article.published_title = data.get("published_title", "")
                 notes = history.apply_version(article, version)
                 reversion.set_user(request.user)
                 reversion.set_comment("Recovered as a draft")

@@ -49,16 +49,18 @@ def source_files(paths):
     return files, errors
 
 
-def import_content(paths, user=None):
+def import_content(paths, user=None, new_only=False):
     """Load source files (see the module docstring); the search index is updated once, at the end.
 
     ``user``: the acting user whose permissions each file is checked against (``None``: the operator).
+    ``new_only``: create the articles the database lacks and leave every existing one as it
+    is (reported as unchanged), so loading ``content/`` again never undoes admin work.
     """
     with deferred_index_updates():
-        return _import_content(paths, user)
+        return _import_content(paths, user, new_only)
 
 
-def _import_content(paths, user):
+def _import_content(paths, user, new_only=False):
     files, errors = source_files(paths)
     report = ImportReport(errors=errors)
     sources = {}
@@ -76,6 +78,10 @@ def _import_content(paths, user):
             continue
         sources[source.slug] = source
 
+    if new_only:
+        existing = set(Article.objects.filter(slug__in=list(sources)).values_list("slug", flat=True))
+        report.unchanged.extend(sorted(existing))
+        sources = {slug: source for slug, source in sources.items() if slug not in existing}
     _drop_unknown_categories(sources, report)
     _drop_broken_links(sources, report)
 

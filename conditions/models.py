@@ -282,6 +282,9 @@ class ArticleLink(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["source", "target_slug"], name="unique_link_per_article")]
 
+    def __str__(self):
+        return f"Link from “{self.source}” to [[{self.target_slug}]]"
+
 
 def review_interval_years():
     return settings.HEALTHLIB_REVIEW_INTERVAL_YEARS

@@ -2,13 +2,14 @@
 
 from django.db.models import Count, Q
 from django.http import Http404
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 
 from healthlib.pagecache import public_page
 
 from . import seo
 from .models import Article, Category
-from .navigation import AZ_LETTERS, az_bar, az_entries, conditions_trail, letter_from_key
+from .navigation import AZ_LETTERS, az_bar, az_entries, conditions_trail, letter_from_key, letter_key
 
 
 @public_page
@@ -19,15 +20,18 @@ def article_index(request, letter=None):
     if letter is None:
         current = next((candidate for candidate in AZ_LETTERS if candidate in letters_in_use), AZ_LETTERS[0])
     else:
+        if letter_from_key(letter.lower()) and letter != letter.lower():
+            return redirect("conditions:letter", letter.lower(), permanent=True)
         current = letter_from_key(letter)
-        if current is None:
-            raise Http404("No such letter.")
+        if current not in letters_in_use:
+            raise Http404("No article is filed under that letter.")  # the A–Z bar does not link it either
+    crumbs = conditions_trail((current, reverse("conditions:letter", args=[letter_key(current)])))
     return render(
         request,
         "conditions/article_index.html",
         {"letter": current, "entries": [entry for entry in entries if entry.letter == current],
-         "az_bar": az_bar(letters_in_use, current), "breadcrumbs": (crumbs := conditions_trail()),
-         "structured_data": seo.breadcrumb_data(request, crumbs)},
+         "az_bar": az_bar(letters_in_use, current), "breadcrumbs": crumbs, "structured_data": seo.breadcrumb_data(request, crumbs),
+         "canonical": crumbs[-1].url},
     )
 
 

@@ -23,6 +23,8 @@ urlpatterns = [
     path("feeds/rss/", public_page(feeds.LatestArticlesFeed()), name="feed-rss"),
     path("feeds/atom/", public_page(feeds.LatestArticlesAtomFeed()), name="feed-atom"),
     path("healthz", views.healthz, name="healthz"),
+    # Browsers ask for /favicon.ico whatever the page says (the admin's pages say nothing).
+    path("favicon.ico", views.favicon),
     # Sign-in attempts are limited per client before any password is hashed (django-axes
     # then locks a user name after repeated failures).
     path("admin/login/", rate_limited("login", "HEALTHLIB_LOGIN_RATE_LIMIT", methods=("POST",))(admin.site.login)),

@@ -11,7 +11,8 @@ the same case with the same status.
 from django.core.cache import caches
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
 from conditions.models import Article, Category
@@ -109,3 +110,8 @@ def healthz(request):
     response = JsonResponse({"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503)
     response["Cache-Control"] = "no-store"
     return response
+
+
+def favicon(request):
+    """``/favicon.ico``: the site's icon, for browsers that ask without being told (the admin's pages)."""
+    return redirect(static("favicon.svg"))  # the hashed name in production, so not permanent

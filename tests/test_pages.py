@@ -129,9 +129,13 @@ def test_a_to_z_lists_titles_and_see_entries_one_letter_a_page(page):
     assert '<h2 id="letter-heading">O</h2>' in html and "/conditions/osteoporosis/" in outline.links
     assert '<a href="/conditions/letter/o/" aria-current="page">O</a>' in html
     assert "/conditions/acute-myeloid-leukemia/" not in outline.links
-    page("/conditions/letter/q/")  # a letter nothing is filed under: an honest empty page
+    assert '<link rel="canonical" href="http://testserver/conditions/letter/o/">' in html
+    assert [crumb for crumb in re.findall(r">([^<>]+)</a>", html.split('class="breadcrumbs"')[1].split("</nav>")[0])][-1] == "O"
+    page("/conditions/letter/q/", status=404)  # nothing filed under it: the A–Z bar does not link it either
     page("/conditions/letter/zz/", status=404)
-    page("/conditions/letter/A/", status=404)
+    page("/conditions/letter/O/", status=301)
+    html, _ = page("/conditions/")
+    assert '<link rel="canonical" href="http://testserver/conditions/letter/a/">' in html, "one address per letter for search engines"
 
 
 def test_home_has_search_letters_categories_and_recent(page):
@@ -178,3 +182,8 @@ def test_the_site_name_is_one_setting(client, settings):
         assert '<meta property="og:site_name" content="Mercy Patient Library">' in html, url
         assert re.search(r"<title>[^<]*Mercy Patient Library</title>", html), url
     assert "Mercy Patient Library" in client.get("/feeds/rss/").content.decode()
+
+
+def test_favicon_ico_points_at_the_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302 and response["Location"].endswith("favicon.svg")

@@ -8,6 +8,7 @@ other objects and other models, by GET and by a hostile POST, and checks after e
 request that nothing live changed without a reviewer and that nothing answered 500.
 """
 
+import io
 import re
 
 import pytest
@@ -378,3 +379,47 @@ def test_permission_matrix_over_every_admin_url(editor, reviewer):
                     if editor.is_superuser or set(User.objects.get(pk=editor.pk).get_all_permissions()) != editor_perms:
                         failures.append(f"{role} {method.upper()} {url} changed the editor's permissions")
     assert not failures, "\n".join(failures)
+
+
+def test_loading_content_again_with_new_only_never_undoes_admin_work(client, reviewer, write_source):
+    """make setup runs import_content --new-only on every start: a withdrawal and an edit survive it."""
+    from django.core.management import call_command
+
+    client.force_login(reviewer)
+    article = Article.objects.get(slug="sacroiliitis")
+    client.post("/admin/conditions/article/", {"action": "return_to_draft", "_selected_action": [article.pk]})
+    Article.objects.filter(slug="tendinopathy").update(summary="Edited in the admin.")
+    new = write_source("quokka-fever", status="draft")
+    call_command("import_content", "--new-only", str(settings_content_dir()), str(new.parent), stdout=io.StringIO())
+    assert Article.objects.get(slug="sacroiliitis").status == "draft", "a withdrawn article stays withdrawn"
+    assert Article.objects.get(slug="tendinopathy").summary == "Edited in the admin."
+    assert Article.objects.filter(slug="quokka-fever").exists(), "articles the database lacks are created"
+
+
+def settings_content_dir():
+    from django.conf import settings
+
+    return settings.HEALTHLIB_CONTENT_DIR
+
+
+def test_admin_saves_store_lf_line_endings(client, reviewer):
+    client.force_login(reviewer)
+    article = Article.objects.get(slug=LIVE)
+    data = form_data(article)
+    data = {key: value.replace("\n", "\r\n") if isinstance(value, str) else value for key, value in data.items()}
+    assert client.post(change_url(article), data).status_code == 302
+    article.refresh_from_db()
+    assert all("\r" not in section.markdown for section in article.sections.all()) and "\r" not in article.summary
+
+
+def test_a_recovered_article_keeps_the_title_it_last_had_live_for_links(client, reviewer, django_capture_on_commit_callbacks):
+    target = Article.objects.get(slug="osteomalacia")
+    client.force_login(reviewer)
+    with reversion.create_revision():
+        target.status = "draft"
+        target.save()
+    version_pk = target.pk
+    target.delete()
+    version = Version.objects.get_deleted(Article).get(object_id=str(version_pk))
+    client.post(f"/admin/conditions/article/recover/{version.pk}/", {})
+    assert Article.objects.get(pk=version_pk).published_title == "Osteomalacia"

@@ -14,13 +14,18 @@ class Command(BaseCommand):
             "--user", help="Import as this user: their permissions apply (an Editor cannot publish or change live "
                            "articles) and the versions are theirs. Default: the operator, unrestricted.")
 
-    def handle(self, *args, paths, user=None, **options):
+        parser.add_argument(
+            "--new-only", action="store_true",
+            help="Only create articles the database does not have; never change one it has (make setup runs this on every "
+                 "start, so a restart never undoes an edit, a withdrawal or a review made in the admin).")
+
+    def handle(self, *args, paths, user=None, new_only=False, **options):
         acting = None
         if user:
             acting = get_user_model().objects.filter(username=user, is_active=True).first()
             if acting is None:
                 raise CommandError(f"No active user named {user!r}.")
-        report = import_content(paths or [settings.HEALTHLIB_CONTENT_DIR], user=acting)
+        report = import_content(paths or [settings.HEALTHLIB_CONTENT_DIR], user=acting, new_only=new_only)
         for error in report.errors:
             self.stderr.write(str(error))
         self.stdout.write(
