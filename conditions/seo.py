@@ -1,4 +1,4 @@
-"""What search engines and link previews read: schema.org JSON-LD, the sitemap, robots.txt.
+"""What search engines and link previews read: schema.org JSON-LD and robots.txt (the sitemap: ``sitemaps``).
 
 The article's structured data follows the NHS website's content model: a
 ``MedicalWebPage`` about a ``MedicalCondition``, one ``HealthTopicContent`` part per
@@ -12,14 +12,13 @@ References are not a health aspect and are left out of ``hasPart``.
 
 import json
 
-from django.contrib.sitemaps import Sitemap
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
-from .models import Article, Category, SectionKind
+from .models import SectionKind
 
 SCHEMA = "https://schema.org/"
 HEALTH_ASPECTS = {
@@ -88,36 +87,6 @@ def article_structured_data(request, article, sections, trail):
     if article.reviewed_by:
         page["reviewedBy"] = {"@type": "Person", "name": article.reviewed_by}
     return {"@context": "https://schema.org", **page}
-
-
-class ArticleSitemap(Sitemap):
-    changefreq = "monthly"
-
-    def items(self):
-        return Article.objects.published().order_by("slug").only("slug", "updated_at")
-
-    def lastmod(self, article):
-        return article.updated_at
-
-
-class CategorySitemap(Sitemap):
-    changefreq = "weekly"
-
-    def items(self):
-        return Category.objects.filter(articles__status=Article.Status.PUBLISHED).distinct().order_by("slug")
-
-
-class PageSitemap(Sitemap):
-    changefreq = "daily"
-
-    def items(self):
-        return ["home", "conditions:index"]
-
-    def location(self, name):
-        return reverse(name)
-
-
-SITEMAPS = {"articles": ArticleSitemap, "categories": CategorySitemap, "pages": PageSitemap}
 
 
 @require_GET

@@ -4,7 +4,7 @@ from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path, re_path
 from django.views.static import serve
 
-from conditions import feeds, seo
+from conditions import feeds, seo, sitemaps
 
 from . import views
 from .pagecache import public_page
@@ -15,10 +15,10 @@ urlpatterns = [
     path("", include("conditions.urls")),
     path("search/", views.search, name="search"),
     path("search/suggest/", views.suggest, name="search-suggest"),
-    path("api/v1/", include("conditions.syndication")),
+    path("api/v1/", include("conditions.api")),
     # The markdownx editor's preview and upload endpoints, hardened (conditions/editing.py).
     path("markdownx/", include("conditions.editing")),
-    path("sitemap.xml", public_page(sitemap, query_params=("p",)), {"sitemaps": seo.SITEMAPS}, name="sitemap"),
+    path("sitemap.xml", public_page(sitemap, query_params=("p",)), {"sitemaps": sitemaps.SITEMAPS}, name="sitemap"),
     path("robots.txt", public_page(seo.robots_txt), name="robots-txt"),
     path("feeds/rss/", public_page(feeds.LatestArticlesFeed()), name="feed-rss"),
     path("feeds/atom/", public_page(feeds.LatestArticlesAtomFeed()), name="feed-atom"),

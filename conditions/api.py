@@ -1,4 +1,4 @@
-"""Read-only syndication API (JSON), like the NHS website content API and MedlinePlus Connect.
+"""Read-only JSON API for other sites and apps, like the NHS website content API and MedlinePlus Connect.
 
     /api/v1/articles/               published articles, paginated; ?category=&updated_since=&page=&page_size=
     /api/v1/articles/<slug>/        one article: metadata, each section as Markdown and sanitized HTML
@@ -326,7 +326,7 @@ def openapi_document(request):
                       "schema": {"type": "string", "enum": list(Category.objects.order_by("slug").values_list("slug", flat=True))}}
     return {
         "openapi": "3.1.0",
-        "info": {"title": f"{settings.HEALTHLIB_SITE_NAME} syndication API", "version": "1.0.0",
+        "info": {"title": f"{settings.HEALTHLIB_SITE_NAME} content API", "version": "1.0.0",
                  "description": f"Read-only access to published {settings.HEALTHLIB_SITE_NAME} articles. Drafts never appear."},
         "servers": [{"url": _absolute(request, "/api/v1")}],
         "paths": {

@@ -1,4 +1,4 @@
-"""The read-only syndication API: contents, caching headers, CORS, limits, and Schemathesis
+"""The read-only JSON API: contents, caching headers, CORS, limits, and Schemathesis
 checking every response against the published OpenAPI document."""
 
 import pytest
@@ -165,7 +165,7 @@ def test_searches_at_once_per_client_is_a_setting(client, settings, monkeypatch)
 def test_too_complex_status_is_documented():
     from django.test import RequestFactory
 
-    from conditions.syndication import openapi_document
+    from conditions.api import openapi_document
 
     search = openapi_document(RequestFactory().get("/api/v1/openapi.json"))["paths"]["/search/"]["get"]
     assert search["responses"]["422"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
