@@ -236,7 +236,7 @@ def article(request, slug):
 
 @api_view
 def search(request):
-    # The scope and limits of the site's search page (healthlib.views.search): one budget per client.
+    # The scope and limits of the site's search page (conditions.search.views.search): one budget per client.
     if retry_after := over_limit(request, "search", settings.HEALTHLIB_SEARCH_RATE_LIMIT):
         return _too_many(retry_after)
     with running_slot(request, "search", settings.HEALTHLIB_SEARCH_CONCURRENCY) as allowed:

@@ -9,6 +9,5 @@ class ConditionsConfig(AppConfig):
         from healthlib import pagecache
 
         from . import signals  # noqa: F401
-        from .search import signals as search_signals  # noqa: F401
 
         pagecache.connect_signals()

@@ -13,8 +13,7 @@ from .ratelimit import rate_limited
 urlpatterns = [
     path("", views.home, name="home"),
     path("", include("conditions.urls")),
-    path("search/", views.search, name="search"),
-    path("search/suggest/", views.suggest, name="search-suggest"),
+    path("search/", include("conditions.search.urls")),
     path("api/v1/", include("conditions.api")),
     # The markdownx editor's preview and upload endpoints, hardened (conditions/editing.py).
     path("markdownx/", include("conditions.editing")),

@@ -1,8 +1,12 @@
 """The migrations describe the models exactly: a model change without its migration fails here."""
 
 import io
+import os
+import subprocess
+import sys
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 
 
@@ -13,3 +17,40 @@ def test_no_model_change_lacks_a_migration():
         call_command("makemigrations", "--check", "--dry-run", stdout=out, stderr=out)
     except SystemExit as exit:
         pytest.fail(f"a migration is missing (exit {exit.code}):\n{out.getvalue()}")
+
+
+BEFORE_SEARCH_APP = "874a799"  # main just before the search models moved into the search app
+
+
+def test_a_database_made_before_the_search_app_migrates_without_losing_anything(tmp_path):
+    """Articles, history and the search index's rows survive moving the index models to the search app."""
+    root = settings.BASE_DIR
+    if subprocess.run(["git", "-C", str(root), "cat-file", "-e", f"{BEFORE_SEARCH_APP}^{{commit}}"], capture_output=True).returncode:
+        pytest.fail(f"commit {BEFORE_SEARCH_APP} is not in this clone's history (a shallow clone?)")
+    old = tmp_path / "old"
+    old.mkdir()
+    archive = subprocess.run(["git", "-C", str(root), "archive", BEFORE_SEARCH_APP], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
+    env = {**{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")},
+           "DJANGO_SETTINGS_MODULE": "healthlib.settings.dev", "HEALTHLIB_DATA_DIR": str(tmp_path / "data")}
+
+    def manage(tree, *args):
+        result = subprocess.run([sys.executable, "manage.py", *args], cwd=tree, env=env, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    manage(old, "migrate", "--no-input")
+    manage(old, "import_content")
+    manage(old, "shell", "-c", "from conditions.models import SearchEntry, SearchWord; "
+                               "SearchEntry.objects.create(slug='x', url='/x/', title='X', summary='s', content_hash='h', "
+                               "folded_title='X', folded_summary='s'); SearchWord.objects.create(word='quokka')")
+    before = manage(old, "shell", "-c", "from conditions.models import Article; from reversion.models import Version; "
+                                        "print(Article.objects.count(), Version.objects.count())").split()[-2:]
+    manage(root, "migrate", "--no-input")
+    after = manage(root, "shell", "-c", "from conditions.models import Article; from reversion.models import Version; "
+                                        "from conditions.search.models import SearchEntry, SearchWord; "
+                                        "print(Article.objects.count(), Version.objects.count(), "
+                                        "SearchEntry.objects.get().slug, SearchWord.objects.get().word)").split()[-4:]
+    assert after == [*before, "x", "quokka"]
+    assert int(before[0]) > 30
+    assert "No changes detected" in manage(root, "makemigrations", "--check", "--dry-run")

@@ -40,10 +40,11 @@ from contextlib import contextmanager
 from django.db import DatabaseError, connection, transaction
 from psycopg.errors import QueryCanceled
 
-from ..models import SearchEntry, SearchWord, SectionKind
+from ..models import SectionKind
 from .base import BaseSearchBackend, Deadline, Hit, SearchResults, SearchTooComplex, SearchUnavailable
 from .documents import fold, matched_other_name, normalize_name, query_words, stems
 from .highlight import best_section, word_pattern
+from .models import SearchEntry, SearchWord
 from .names import NamedArticle, NameIndex
 
 logger = logging.getLogger(__name__)

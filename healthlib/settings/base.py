@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "axes",
     "healthlib",
     "conditions",
+    "conditions.search",
 ]
 
 MIDDLEWARE = [

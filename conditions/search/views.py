@@ -1,0 +1,72 @@
+"""The search page and the suggestions behind the header's search box.
+
+A search that runs out of its time budget with nothing to show answers 422 with a
+friendly "too complex" message (``SearchTooComplex``): the remedy lies with the query
+(fewer words, no quotation marks), as with the 400 for an absurdly long one, and a 4xx
+is neither cached by browsers and proxies as a good answer nor counted as a server
+error; the page is otherwise a normal search page (form, browse links). The API answers
+the same case with the same status.
+"""
+
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from healthlib.ratelimit import rate_limited
+
+from ..models import Category
+from ..views import categories_with_counts
+from . import get_backend
+from .base import SearchTooComplex, SearchUnavailable
+from .documents import clean_query
+from .forms import SearchForm
+
+TEMPLATE = "search/results.html"
+
+
+def _query(request):
+    """The first ``q`` (repeats ignored), cleaned; ``None`` when absurdly long."""
+    return clean_query((request.GET.getlist("q") or [""])[0])
+
+
+@require_GET
+@rate_limited("search", "HEALTHLIB_SEARCH_RATE_LIMIT", concurrency="HEALTHLIB_SEARCH_CONCURRENCY")
+def search(request):
+    form = SearchForm(request.GET)
+    context = {"query": "", "categories": categories_with_counts()}
+    if not form.is_valid():
+        context["error"] = form.errors["q"][0]
+        return render(request, TEMPLATE, context, status=400)
+    query, category = form.cleaned_data["q"], form.cleaned_data["category"]
+    context["query"] = query
+    if not query:
+        return render(request, TEMPLATE, context)
+    try:
+        results = get_backend().search(query, category=category.slug if category else None, page=form.cleaned_data["page"])
+    except SearchUnavailable:
+        context["unavailable"] = True
+        return render(request, TEMPLATE, context, status=503)
+    except SearchTooComplex:
+        context["error"] = SearchTooComplex.message
+        return render(request, TEMPLATE, context, status=422)
+    names = dict(Category.objects.values_list("slug", "name"))
+    context.update(
+        results=results,
+        category=category,
+        facets=sorted(((names[slug], slug, count) for slug, count in results.category_counts.items() if slug in names)),
+        page_range=range(max(1, results.page - 3), min(results.pages, results.page + 3) + 1),
+    )
+    return render(request, TEMPLATE, context)
+
+
+@require_GET
+@rate_limited("suggest", "HEALTHLIB_SUGGEST_RATE_LIMIT", json=True)
+def suggest(request):
+    query = _query(request) or ""
+    try:
+        suggestions = get_backend().autocomplete(query) if query else []
+    except SearchUnavailable:
+        return JsonResponse({"results": [], "error": "Search is temporarily unavailable."}, status=503)
+    return JsonResponse({"results": [{"title": s.title, "url": s.url, "matched": s.matched} for s in suggestions]})
+
+
