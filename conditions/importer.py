@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from .content_format import ArticleSource, ContentError, parse
 from .models import Article, Category
-from .permissions import check_change
+from .permissions import can_publish, check_change
 from .search.signals import deferred_index_updates
 
 
@@ -101,8 +101,20 @@ def _import_content(paths, user, new_only=False):
         with transaction.atomic(), reversion.create_revision():
             if user is not None:
                 reversion.set_user(user)
-            article = Article.objects.get(slug=source.slug)
-            article.related.set(Article.objects.filter(slug__in=source.related))
+            article = Article.objects.select_for_update().get(slug=source.slug)
+            related = set(Article.objects.filter(slug__in=source.related).values_list("pk", flat=True))
+            if related != set(article.related.values_list("pk", flat=True)):
+                try:
+                    if user is not None:
+                        check_change(user, article, article.status)  # the related list is on the live page too
+                except PermissionDenied as refusal:
+                    report.errors.append(ContentError(source.path, f"related articles not changed: {refusal}", source.lines.get("related")))
+                    continue
+                article.related.set(related)
+                if source.slug in report.unchanged:
+                    report.unchanged.remove(source.slug)
+                    report.updated.append(source.slug)
+                    changed.add(source.slug)
             if source.slug in changed:
                 # A version in the article's history, so even an imported article can be restored.
                 reversion.add_to_revision(article)
@@ -145,6 +157,7 @@ def apply_source(source, user=None):
     Raises ``PermissionDenied`` when ``user`` may not make that change (nothing is written).
     """
     article = Article.objects.select_for_update().filter(slug=source.slug).first()
+    current_review = (article.reviewed_on, article.reviewed_by) if article is not None else (None, "")
     if article is not None:
         current = ArticleSource.from_article(article)
         # Related articles are set in the second pass; compare everything else here.
@@ -157,6 +170,9 @@ def apply_source(source, user=None):
     article = article or Article(slug=source.slug)
     for name in ("title", "kind", "summary", "also_known_as", "reviewed_on", "reviewed_by", "status"):
         setattr(article, name, getattr(source, name))
+    if user is not None and not can_publish(user):
+        # As in the admin: only a medical reviewer records a review.
+        article.reviewed_on, article.reviewed_by = (current_review if article.pk else (None, ""))
     article.updated_at = timezone.now()
     article.save()
     article.categories.set(Category.objects.filter(name__in=source.categories))

@@ -188,12 +188,16 @@ class Article(models.Model):
         return self.status == self.Status.PUBLISHED
 
     def save(self, *args, **kwargs):
+        previous = getattr(self, "_saved_link_state", None)
         if self.is_published:
             self.published_at = self.published_at or timezone.now()
             self.published_title = self.title
+        elif previous is not None and previous[0] != self.slug:
+            # The title it had live belongs to its old address: links to the new one must not
+            # borrow it (an editor could otherwise put it under another article's links).
+            self.published_title = ""
         with transaction.atomic():
             super().save(*args, **kwargs)
-            previous = getattr(self, "_saved_link_state", None)
             if previous != self.link_state() and (previous is not None or self.is_published):
                 # Only what other pages show changed them: a draft's edits never reach live pages.
                 stale = {self.slug} | ({previous[0]} if previous else set())

@@ -423,3 +423,33 @@ def test_a_recovered_article_keeps_the_title_it_last_had_live_for_links(client, 
     version = Version.objects.get_deleted(Article).get(object_id=str(version_pk))
     client.post(f"/admin/conditions/article/recover/{version.pk}/", {})
     assert Article.objects.get(pk=version_pk).published_title == "Osteomalacia"
+
+
+def test_an_editors_import_cannot_change_a_live_articles_related_list_or_record_a_review(editor, reviewer, write_source):
+    live = Article.objects.get(slug=LIVE)
+    before = sorted(live.related.values_list("slug", flat=True))
+    source = (settings_content_dir() / f"{LIVE}.md").read_text()
+    changed = re.sub(r"(?m)^related:.*$", "related: [chondrosarcoma]", source)
+    assert changed != source
+    path = write_source(LIVE, raw=changed.encode())
+    report = import_content([path], user=editor)
+    assert report.errors and "related articles not changed" in str(report.errors[0])
+    assert sorted(live.related.values_list("slug", flat=True)) == before
+    report = import_content([path], user=reviewer)
+    assert report.updated == [LIVE] and list(live.related.values_list("slug", flat=True)) == ["chondrosarcoma"]
+    assert Version.objects.get_for_object(live)[0].revision.user == reviewer, "the change is in the history"
+
+    draft = write_source("quokka-fever", status="draft", reviewed_on="2026-01-02", reviewed_by="Dr Invented")
+    import_content([draft], user=editor)
+    created = Article.objects.get(slug="quokka-fever")
+    assert (created.reviewed_on, created.reviewed_by) == (None, ""), "only a medical reviewer records a review"
+
+
+def test_renaming_a_withdrawn_draft_drops_the_title_it_had_live(reviewer):
+    article = Article.objects.get(slug="osteomalacia")
+    article.status = "draft"
+    article.save()
+    assert Article.objects.get(pk=article.pk).published_title == "Osteomalacia"
+    article.slug = "osteomalacia-old"
+    article.save()
+    assert Article.objects.get(pk=article.pk).published_title == "", "links to its new address never borrow the old live title"
