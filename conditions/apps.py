@@ -6,8 +6,6 @@ class ConditionsConfig(AppConfig):
     verbose_name = "Health library articles"
 
     def ready(self):
-        from healthlib import pagecache
+        from . import signals
 
-        from . import signals  # noqa: F401
-
-        pagecache.connect_signals()
+        signals.connect_page_cache_signals()

@@ -79,6 +79,10 @@ class ArticleQuerySet(models.QuerySet):
     def published(self):
         return self.filter(status=Article.Status.PUBLISHED)
 
+    def last_published_change(self):
+        """When the newest published article last changed (``None`` with none published)."""
+        return self.published().aggregate(newest=models.Max("updated_at"))["newest"]
+
     def review_due_by(self, day):
         """Articles whose next review falls on or before ``day`` (never reviewed counts as due)."""
         return self.filter(Q(reviewed_on__isnull=True) | Q(reviewed_on__lte=add_years(day, -review_interval_years())))
@@ -348,3 +352,8 @@ class ArticleImage(models.Model):
     def srcset(self):
         candidates = [f"{default_storage.url(self.file_name(width))} {width}w" for width in self.renditions]
         return ", ".join([*candidates, f"{self.url} {self.width}w"])
+
+
+def last_published_change():
+    """``HEALTHLIB_PAGES_LAST_MODIFIED``: the page cache's ``Last-Modified`` for public pages."""
+    return Article.objects.last_published_change()

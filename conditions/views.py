@@ -1,7 +1,10 @@
-"""Public pages of the articles app: the A–Z index, an article, a category."""
+"""Public pages of the articles app: home, the A–Z index, an article, a category; and the
+health check load balancers ask (database, cache and search)."""
 
+from django.core.cache import caches
+from django.db import connection
 from django.db.models import Count, Q
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
@@ -10,6 +13,21 @@ from healthlib.pagecache import public_page
 from . import seo
 from .models import Article, Category
 from .navigation import AZ_LETTERS, az_bar, az_entries, conditions_trail, letter_from_key, letter_key
+from .search import get_backend
+
+
+@public_page
+def home(request):
+    articles = Article.objects.published()
+    return render(
+        request,
+        "home.html",
+        {
+            "az_bar": az_bar({entry.letter for entry in az_entries(articles.only("slug", "title", "also_known_as"))}),
+            "categories": categories_with_counts(),
+            "recent": articles.order_by("-updated_at", "title").only("slug", "title", "summary", "updated_at")[:6],
+        },
+    )
 
 
 @public_page
@@ -74,3 +92,28 @@ def categories_with_counts():
     return Category.objects.annotate(
         published_count=Count("articles", filter=Q(articles__status=Article.Status.PUBLISHED))
     ).filter(published_count__gt=0)
+
+
+def healthz(request):
+    """Whether this server can reach its database, cache and search index (JSON; 503 when not)."""
+    checks = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as error:  # any failure is the answer, not a crash
+        checks["database"] = f"error: {type(error).__name__}"
+    try:
+        caches["default"].set("healthz", "ok", 10)
+        checks["cache"] = "ok" if caches["default"].get("healthz") == "ok" else "error: value not kept"
+    except Exception as error:
+        checks["cache"] = f"error: {type(error).__name__}"
+    try:
+        get_backend().ping()
+        checks["search"] = "ok"
+    except Exception as error:
+        checks["search"] = f"error: {type(error).__name__}"
+    healthy = all(value == "ok" for value in checks.values())
+    response = JsonResponse({"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503)
+    response["Cache-Control"] = "no-store"
+    return response

@@ -20,13 +20,13 @@ import threading
 import uuid
 from functools import wraps
 
+from django.conf import settings
 from django.core.cache import caches
 from django.db import transaction
-from django.db.models import Max
-from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpResponse, QueryDict
 from django.utils.cache import patch_cache_control
 from django.utils.http import http_date
+from django.utils.module_loading import import_string
 
 VERSION_KEY = "content-version"
 PAGE_TIMEOUT = 24 * 3600
@@ -50,9 +50,9 @@ def bump_content_version():
 
 
 def _last_modified():
-    from conditions.models import Article
-
-    newest = Article.objects.published().aggregate(newest=Max("updated_at"))["newest"]
+    """``HEALTHLIB_PAGES_LAST_MODIFIED``: a dotted path to a callable giving the newest
+    change to what public pages show (a datetime or ``None``), for ``Last-Modified``."""
+    newest = import_string(settings.HEALTHLIB_PAGES_LAST_MODIFIED)()
     return http_date(newest.timestamp()) if newest else None
 
 
@@ -130,73 +130,10 @@ def _bump_if_pending():
         bump_content_version()
 
 
-def _schedule_bump():
-    """Retire cached pages once the transaction commits (once, however many rows changed)."""
+def schedule_bump():
+    """Retire cached pages once the transaction commits (once, however many rows changed).
+
+    Apps call this when a change patients can see is saved (``conditions.signals``);
+    this module knows nothing of their models."""
     _pending.bump = True
     transaction.on_commit(_bump_if_pending)
-
-
-# What patients can see changed: only then are cached pages retired. Editors saving
-# drafts, uploading images or submitting for review leave the public cache alone, so
-# its version says nothing about editorial activity.
-
-def _article_saved(sender, instance, raw=False, **kwargs):
-    if instance.is_published or instance.was_published:
-        _schedule_bump()
-
-
-def _article_deleted(sender, instance, **kwargs):
-    if instance.was_published or instance.is_published:
-        _schedule_bump()
-
-
-def _section_changed(sender, instance, **kwargs):
-    from conditions.models import Article
-
-    if type(instance).article.is_cached(instance):
-        live = instance.article.is_published or instance.article.was_published
-    else:
-        live = Article.objects.filter(pk=instance.article_id, status=Article.Status.PUBLISHED).exists()
-    if live:
-        _schedule_bump()
-
-
-def _article_links_changed(sender, instance, action, reverse, model, pk_set, **kwargs):
-    from conditions.models import Article
-
-    if not action.startswith("post_"):
-        return
-    if isinstance(instance, Article) and (instance.is_published or instance.was_published):
-        _schedule_bump()
-    elif isinstance(instance, Article) and sender is Article.related.through:
-        # A draft's related list is its own; a live page lists only published related articles.
-        return
-    elif not isinstance(instance, Article) and (
-        pk_set is None or Article.objects.published().filter(pk__in=pk_set).exists()
-    ):
-        _schedule_bump()  # from the category side: a category's list of live articles changed
-
-
-def _sections_rendered(sender, article, **kwargs):
-    if article.is_published:
-        _schedule_bump()
-
-
-def _always(sender, **kwargs):
-    _schedule_bump()
-
-
-def connect_signals():
-    from conditions.models import Article, ArticleImage, ArticleSection, Category, sections_rendered
-
-    sections_rendered.connect(_sections_rendered, dispatch_uid="pagecache-sections-rendered")
-
-    post_save.connect(_article_saved, sender=Article, dispatch_uid="pagecache-save-Article")
-    post_delete.connect(_article_deleted, sender=Article, dispatch_uid="pagecache-delete-Article")
-    post_save.connect(_section_changed, sender=ArticleSection, dispatch_uid="pagecache-save-ArticleSection")
-    post_delete.connect(_section_changed, sender=ArticleSection, dispatch_uid="pagecache-delete-ArticleSection")
-    # Category names and descriptions appear on live pages; an image deleted may be on one.
-    for model, signal in ((Category, post_save), (Category, post_delete), (ArticleImage, post_delete)):
-        signal.connect(_always, sender=model, dispatch_uid=f"pagecache-{signal is post_save}-{model.__name__}")
-    for through in (Article.categories.through, Article.related.through):
-        m2m_changed.connect(_article_links_changed, sender=through, dispatch_uid=f"pagecache-m2m-{through.__name__}")

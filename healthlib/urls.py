@@ -5,13 +5,14 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 
 from conditions import feeds, seo, sitemaps
+from conditions import views as conditions_views
 
 from . import views
 from .pagecache import public_page
 from .ratelimit import rate_limited
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", conditions_views.home, name="home"),
     path("", include("conditions.urls")),
     path("search/", include("conditions.search.urls")),
     path("api/v1/", include("conditions.api")),
@@ -21,7 +22,7 @@ urlpatterns = [
     path("robots.txt", public_page(seo.robots_txt), name="robots-txt"),
     path("feeds/rss/", public_page(feeds.LatestArticlesFeed()), name="feed-rss"),
     path("feeds/atom/", public_page(feeds.LatestArticlesAtomFeed()), name="feed-atom"),
-    path("healthz", views.healthz, name="healthz"),
+    path("healthz", conditions_views.healthz, name="healthz"),
     # Browsers ask for /favicon.ico whatever the page says (the admin's pages say nothing).
     path("favicon.ico", views.favicon),
     # Sign-in attempts are limited per client before any password is hashed (django-axes

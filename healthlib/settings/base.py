@@ -190,6 +190,8 @@ HEALTHLIB_SEARCH_OPTIONS = {"path": DATA_DIR / "search"}
 # (conditions/search/base.py): a search holds a whole sync worker meanwhile.
 HEALTHLIB_SEARCH_TIME_BUDGET = float(os.environ.get("HEALTHLIB_SEARCH_TIME_BUDGET", "0.8"))
 HEALTHLIB_SITE_NAME = "Health Library"
+# What public pages' Last-Modified says (healthlib/pagecache.py knows no app's models).
+HEALTHLIB_PAGES_LAST_MODIFIED = "conditions.models.last_published_change"
 # Medical review interval: next review due = last review + this many years (the NHS website uses 3).
 HEALTHLIB_REVIEW_INTERVAL_YEARS = int(os.environ.get("HEALTHLIB_REVIEW_INTERVAL_YEARS", "3"))
 HEALTHLIB_MAX_IMAGE_BYTES = int(os.environ.get("HEALTHLIB_MAX_IMAGE_BYTES", str(10 * 1024 * 1024)))
