@@ -220,7 +220,9 @@ class ArticleAdmin(VersionAdmin):
     def _move(self, request, queryset, status, allowed_from, verb):
         moved = refused = 0
         with transaction.atomic():
-            articles = list(queryset.select_for_update())
+            # Locked by primary key: the list's own queryset may carry DISTINCT (m2m filters),
+            # which PostgreSQL refuses with FOR UPDATE.
+            articles = list(Article.objects.select_for_update().filter(pk__in=queryset.values("pk")))
             for article in articles:
                 if article.status not in allowed_from:
                     continue

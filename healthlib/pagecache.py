@@ -19,6 +19,7 @@ import hashlib
 import threading
 import uuid
 from functools import wraps
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import caches
@@ -113,12 +114,7 @@ def public_page(view=None, *, query_params=()):
 
 def _only(query, names):
     """A copy of the QueryDict ``query`` holding only ``names`` (in that order), immutable."""
-    kept = QueryDict(mutable=True)
-    for name in names:
-        if name in query:
-            kept.setlist(name, query.getlist(name))
-    kept._mutable = False
-    return kept
+    return QueryDict(urlencode([(name, value) for name in names for value in query.getlist(name)]))
 
 
 _pending = threading.local()

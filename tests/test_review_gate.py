@@ -13,6 +13,7 @@ import re
 
 import pytest
 import reversion
+from django.conf import settings as django_settings
 from django.contrib import admin
 from django.contrib.auth.models import User
 from django.contrib.auth.signals import user_login_failed
@@ -390,16 +391,10 @@ def test_loading_content_again_with_new_only_never_undoes_admin_work(client, rev
     client.post("/admin/conditions/article/", {"action": "return_to_draft", "_selected_action": [article.pk]})
     Article.objects.filter(slug="tendinopathy").update(summary="Edited in the admin.")
     new = write_source("quokka-fever", status="draft")
-    call_command("import_content", "--new-only", str(settings_content_dir()), str(new.parent), stdout=io.StringIO())
+    call_command("import_content", "--new-only", str(django_settings.HEALTHLIB_CONTENT_DIR), str(new.parent), stdout=io.StringIO())
     assert Article.objects.get(slug="sacroiliitis").status == "draft", "a withdrawn article stays withdrawn"
     assert Article.objects.get(slug="tendinopathy").summary == "Edited in the admin."
     assert Article.objects.filter(slug="quokka-fever").exists(), "articles the database lacks are created"
-
-
-def settings_content_dir():
-    from django.conf import settings
-
-    return settings.HEALTHLIB_CONTENT_DIR
 
 
 def test_admin_saves_store_lf_line_endings(client, reviewer):
@@ -428,7 +423,7 @@ def test_a_recovered_article_keeps_the_title_it_last_had_live_for_links(client, 
 def test_an_editors_import_cannot_change_a_live_articles_related_list_or_record_a_review(editor, reviewer, write_source):
     live = Article.objects.get(slug=LIVE)
     before = sorted(live.related.values_list("slug", flat=True))
-    source = (settings_content_dir() / f"{LIVE}.md").read_text()
+    source = (django_settings.HEALTHLIB_CONTENT_DIR / f"{LIVE}.md").read_text()
     changed = re.sub(r"(?m)^related:.*$", "related: [chondrosarcoma]", source)
     assert changed != source
     path = write_source(LIVE, raw=changed.encode())
@@ -453,3 +448,14 @@ def test_renaming_a_withdrawn_draft_drops_the_title_it_had_live(reviewer):
     article.slug = "osteomalacia-old"
     article.save()
     assert Article.objects.get(pk=article.pk).published_title == "", "links to its new address never borrow the old live title"
+
+
+def test_list_actions_work_on_a_list_filtered_by_category(client, reviewer):
+    category = Category.objects.get(slug="cancer")
+    target = category.articles.published().first()
+    client.force_login(reviewer)
+    response = client.post(f"/admin/conditions/article/?categories__id__exact={category.pk}",
+                           {"action": "return_to_draft", "_selected_action": [target.pk]}, follow=True)
+    assert response.status_code == 200
+    assert "Returned to draft: 1 article(s)." in " ".join(str(m) for m in response.context["messages"])
+    assert Article.objects.get(pk=target.pk).status == "draft"
