@@ -8,6 +8,9 @@ import string
 import unicodedata
 from dataclasses import dataclass
 
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
 AZ_LETTERS = list(string.ascii_uppercase) + ["#"]
 OTHER = "other"  # the address of "#" (names that start with a digit or a symbol)
 
@@ -57,6 +60,11 @@ def az_entries(articles):
     return sorted(entries, key=lambda entry: entry.sort_key)
 
 
+def letters_in_use(articles):
+    """The letters some title or other name of ``articles`` is filed under (one query)."""
+    return {entry.letter for entry in az_entries(articles.only("slug", "title", "also_known_as"))}
+
+
 @dataclass(frozen=True)
 class AZLink:
     letter: str
@@ -84,15 +92,9 @@ def trail(*crumbs):
     The one trail feeds both the visible breadcrumbs (``includes/breadcrumbs.html``) and
     the JSON-LD ``BreadcrumbList`` (``seo.breadcrumbs``), so the two cannot disagree.
     """
-    from django.urls import reverse
-    from django.utils.translation import gettext as _
-
     return [Crumb(_("Home"), reverse("home")), *(Crumb(str(name), url) for name, url in crumbs)]
 
 
 def conditions_trail(*crumbs):
     """``trail`` through the A–Z of conditions."""
-    from django.urls import reverse
-    from django.utils.translation import gettext as _
-
     return trail((_("Diseases & Conditions"), reverse("conditions:index")), *crumbs)

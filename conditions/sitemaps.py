@@ -5,7 +5,7 @@ from django.contrib.sitemaps import Sitemap
 from django.urls import reverse
 
 from .models import Article, Category
-from .navigation import az_entries, letter_key
+from .navigation import letter_key, letters_in_use
 
 
 class ArticleSitemap(Sitemap):
@@ -41,8 +41,7 @@ class LetterSitemap(Sitemap):
     changefreq = "weekly"
 
     def items(self):
-        entries = az_entries(Article.objects.published().only("slug", "title", "also_known_as"))
-        return sorted({letter_key(entry.letter) for entry in entries})
+        return sorted(letter_key(letter) for letter in letters_in_use(Article.objects.published()))
 
     def location(self, key):
         return reverse("conditions:letter", args=[key])

@@ -12,7 +12,7 @@ from healthlib.pagecache import public_page
 
 from . import seo
 from .models import Article, Category
-from .navigation import AZ_LETTERS, az_bar, az_entries, conditions_trail, letter_from_key, letter_key
+from .navigation import AZ_LETTERS, az_bar, az_entries, conditions_trail, letter_from_key, letter_key, letters_in_use
 from .search import get_backend
 
 
@@ -23,7 +23,7 @@ def home(request):
         request,
         "home.html",
         {
-            "az_bar": az_bar({entry.letter for entry in az_entries(articles.only("slug", "title", "also_known_as"))}),
+            "az_bar": az_bar(letters_in_use(articles)),
             "categories": categories_with_counts(),
             "recent": articles.order_by("-updated_at", "title").only("slug", "title", "summary", "updated_at")[:6],
         },
@@ -34,21 +34,21 @@ def home(request):
 def article_index(request, letter=None):
     """One letter of the A–Z (the first letter in use at ``/conditions/``), every letter linked."""
     entries = az_entries(Article.objects.published().only("slug", "title", "also_known_as"))
-    letters_in_use = {entry.letter for entry in entries}
+    in_use = {entry.letter for entry in entries}
     if letter is None:
-        current = next((candidate for candidate in AZ_LETTERS if candidate in letters_in_use), AZ_LETTERS[0])
+        current = next((candidate for candidate in AZ_LETTERS if candidate in in_use), AZ_LETTERS[0])
     else:
         if letter_from_key(letter.lower()) and letter != letter.lower():
             return redirect("conditions:letter", letter.lower(), permanent=True)
         current = letter_from_key(letter)
-        if current not in letters_in_use:
+        if current not in in_use:
             raise Http404("No article is filed under that letter.")  # the A–Z bar does not link it either
     crumbs = conditions_trail((current, reverse("conditions:letter", args=[letter_key(current)])))
     return render(
         request,
         "conditions/article_index.html",
         {"letter": current, "entries": [entry for entry in entries if entry.letter == current],
-         "az_bar": az_bar(letters_in_use, current), "breadcrumbs": crumbs, "structured_data": seo.breadcrumb_data(request, crumbs),
+         "az_bar": az_bar(in_use, current), "breadcrumbs": crumbs, "structured_data": seo.breadcrumb_data(request, crumbs),
          "canonical": crumbs[-1].url},
     )
 
