@@ -26,6 +26,7 @@ import re
 from functools import wraps
 
 from django.conf import settings
+from django.core.paginator import Paginator
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Max
 from django.http import HttpResponse
@@ -46,6 +47,7 @@ from .search.documents import ABSURD_QUERY_LENGTH, clean_query
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
+SEARCH_PAGE_SIZE = 10  # as on the search page
 ALLOWED_METHODS = "GET, HEAD, OPTIONS"
 RELATIVE_URL_RE = re.compile(r'((?:href|src)=")(/[^/"])')
 SRCSET_RE = re.compile(r'(srcset=")([^"]*)(")')
@@ -170,11 +172,7 @@ def articles(request):
         moment = _parse_moment(since)
         queryset = queryset.filter(updated_at__gte=moment)
     page_size = _int_param(request, "page_size", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
-    page = _int_param(request, "page", 1, 1, 1_000_000)
-    count = queryset.count()
-    pages = max(1, -(-count // page_size))
-    page = min(page, pages)
-    shown = list(queryset[(page - 1) * page_size : page * page_size])
+    page = Paginator(queryset, page_size).get_page(_int_param(request, "page", 1, 1, 1_000_000))
 
     def link(number):
         query = request.GET.copy()
@@ -182,12 +180,12 @@ def articles(request):
         return _absolute(request, f"{request.path}?{query.urlencode()}")
 
     response = _json({
-        "count": count,
-        "page": page,
-        "pages": pages,
-        "next": link(page + 1) if page < pages else None,
-        "previous": link(page - 1) if page > 1 else None,
-        "results": [_item(request, article) for article in shown],
+        "count": page.paginator.count,
+        "page": page.number,
+        "pages": page.paginator.num_pages,
+        "next": link(page.next_page_number()) if page.has_next() else None,
+        "previous": link(page.previous_page_number()) if page.has_previous() else None,
+        "results": [_item(request, article) for article in page],
     })
     newest = queryset.aggregate(newest=Max("updated_at"))["newest"]
     return _last_modified(response, [newest])
@@ -252,7 +250,8 @@ def _search(request):
     if not query:
         return _json({"query": "", "total": 0, "page": 1, "pages": 1, "suggestion": None, "partial": False, "results": []})
     try:
-        results = get_backend().search(query, category=category, page=page)
+        results = get_backend().search(query, category=category)
+        page = Paginator(results, SEARCH_PAGE_SIZE).get_page(page)
     except SearchUnavailable:
         raise ApiError(503, "Search is temporarily unavailable.") from None
     except SearchTooComplex:
@@ -260,14 +259,14 @@ def _search(request):
     return _json({
         "query": query,
         "total": results.total,
-        "page": results.page,
-        "pages": results.pages,
+        "page": page.number,
+        "pages": page.paginator.num_pages,
         "suggestion": results.suggestion or None,
         "partial": results.partial,
         "results": [
             {"slug": hit.slug, "title": hit.title, "url": _absolute(request, hit.url), "summary": hit.summary,
              "matched_name": hit.matched_name or None, "section": hit.section or None, "snippet": hit.snippet or None}
-            for hit in results.hits
+            for hit in page
         ],
     })
 

@@ -120,7 +120,7 @@ def test_reviewer_publishes_and_the_index_follows(client, reviewer, django_captu
     article.refresh_from_db()
     assert article.status == "published" and article.published_at is not None
     assert "quokka-fever" in get_backend().indexed_hashes()
-    assert get_backend().search("quokka fever").hits[0].slug == "quokka-fever"
+    assert get_backend().search("quokka fever")[0].slug == "quokka-fever"
     assert client.get("/conditions/quokka-fever/").status_code == 200
     with django_capture_on_commit_callbacks(execute=True):
         client.post("/admin/conditions/article/", {"action": "return_to_draft", "_selected_action": [article.pk]})

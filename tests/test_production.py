@@ -6,6 +6,7 @@ import logging
 import os
 import sqlite3
 import subprocess
+import sys
 
 import pytest
 from django.conf import settings
@@ -265,3 +266,64 @@ def test_production_leaves_uploaded_files_to_the_front_server(tmp_path):
     result = manage("shell", "-c", code, env={**PRODUCTION_ENV, "HEALTHLIB_DATA_DIR": str(tmp_path)})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "not served", "django.views.static.serve is not for production"
+
+
+NO_WHOOSH_SCRIPT = """
+import json, sys
+
+imported = []
+
+
+class RefuseWhoosh:
+    # Any import of Whoosh, however deep or however guarded, is recorded and fails.
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] == "whoosh":
+            imported.append(name)
+            raise ImportError("a PostgreSQL deployment imported " + name)
+
+
+sys.meta_path.insert(0, RefuseWhoosh())
+import django
+from django.core.management import call_command
+
+django.setup()
+from django.test import Client
+
+from conditions.search import get_backend
+
+call_command("collectstatic", "--no-input", verbosity=0)
+call_command("rebuild_index", verbosity=0)
+client = Client(SERVER_NAME="127.0.0.1")
+paths = ["/", "/conditions/osteoporosis/", "/search/?q=osteoporsis", "/search/?q=bone+pain&page=2", "/search/suggest/?q=oste",
+         "/api/v1/search/?q=bone", "/api/v1/articles/", "/healthz", "/admin/login/"]
+print(json.dumps({"backend": type(get_backend()).__module__, "imported": imported,
+                  "status": {path: client.get(path).status_code for path in paths}}))
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_postgresql_deployment_never_imports_whoosh(tmp_path):
+    if connection.vendor != "postgresql":
+        pytest.skip("runs when DATABASE_URL is PostgreSQL (as in CI)")
+    from conditions.categories import create_body_systems
+    from conditions.importer import import_content
+
+    create_body_systems(Category)
+    import_content([settings.HEALTHLIB_CONTENT_DIR])
+    db = connection.settings_dict
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")},
+        **PRODUCTION_ENV,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "SECURE_SSL_REDIRECT": "0",
+        "HEALTHLIB_DATA_DIR": str(tmp_path),
+        "STATIC_ROOT": str(tmp_path / "static"),
+    }
+    env.pop("SEARCH_BACKEND", None)  # production's default for a PostgreSQL database
+    result = subprocess.run([sys.executable, "-c", NO_WHOOSH_SCRIPT], cwd=settings.BASE_DIR, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-4000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["backend"] == "conditions.search.postgres"
+    assert report["imported"] == []
+    assert set(report["status"].values()) == {200}, report["status"]

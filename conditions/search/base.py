@@ -9,7 +9,8 @@ answers with the hits it has scored (``SearchResults.partial``), or raises
 """
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -27,17 +28,51 @@ class Hit:
     snippet: str = ""               # sanitized HTML with <mark> around matched words
 
 
-@dataclass
-class SearchResults:
-    query: str
-    hits: list = field(default_factory=list)
-    total: int = 0
-    page: int = 1
-    pages: int = 0
-    category_counts: dict = field(default_factory=dict)   # category slug → number of hits
-    suggestion: str = ""            # "Did you mean" text, when a word is unknown
-    fuzzy: bool = False             # True when results came from the typo-tolerant retry
-    partial: bool = False           # True when the time budget ran out: the best of the hits scored in time
+class SearchResults(Sequence):
+    """Every hit for one query, best first, as a sequence Django's ``Paginator`` pages.
+
+    How many there are is known when the backend returns (``len()``, ``count()``), with
+    the counts per category, the "Did you mean" ``suggestion`` ('' when none) and whether
+    the hits come from the typo-tolerant retry (``fuzzy``). Hits are ranked and built only
+    when asked for: ``results[10:20]`` is a list of the ``Hit`` objects ranked 11th to
+    20th, for which ``fetch(start, stop)`` asks the backend (a ``([Hit, …], partial)``
+    pair), so a page of ten scores ten. ``partial`` turns true once a slice was cut short
+    by the time budget (the best of the hits scored in time); a slice raises
+    ``SearchTooComplex`` when nothing of it was found in time.
+    """
+
+    def __init__(self, query, *, total=0, fetch=None, category_counts=None, suggestion="", fuzzy=False):
+        self.query = query
+        self.total = total
+        self.category_counts = category_counts or {}  # category slug → number of hits
+        self.suggestion = suggestion
+        self.fuzzy = fuzzy
+        self.partial = False
+        self._fetch = fetch
+
+    def count(self):
+        return self.total
+
+    def __len__(self):
+        return self.total
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            start, stop, step = index.indices(self.total)
+            if step != 1:
+                raise ValueError("search results are sliced with a step of 1")
+            if start >= stop:
+                return []
+            hits, partial = self._fetch(start, stop)
+            self.partial = self.partial or partial
+            return hits
+        position = index + self.total if index < 0 else index
+        if not 0 <= position < self.total:
+            raise IndexError("search result index out of range")
+        return self[position : position + 1][0]
+
+    def __repr__(self):
+        return f"<SearchResults {self.query!r}: {self.total}>"
 
 
 @dataclass
@@ -104,9 +139,11 @@ class BaseSearchBackend:
         """Raise ``SearchUnavailable`` unless the index can be read (cheaply: for health checks)."""
         raise NotImplementedError
 
-    def search(self, query, *, category=None, page=1, per_page=10, budget=None):
-        """``SearchResults`` for ``query``, within ``budget`` seconds (default
-        ``HEALTHLIB_SEARCH_TIME_BUDGET``); ``SearchTooComplex`` when nothing was found in time."""
+    def search(self, query, *, category=None, budget=None):
+        """``SearchResults`` for ``query`` (in the category with slug ``category``, if given),
+        within ``budget`` seconds from now, slices included (default
+        ``HEALTHLIB_SEARCH_TIME_BUDGET``); ``SearchTooComplex`` when nothing was found in
+        time, ``SearchUnavailable`` when the index cannot be read."""
         raise NotImplementedError
 
     def autocomplete(self, prefix, *, limit=8):

@@ -1,9 +1,14 @@
 """What gets indexed for an article, declared once for every backend.
 
-``SEARCH_FIELDS`` names each field and its weight; the Whoosh backend maps the weights
-to field boosts (a PostgreSQL backend maps the same order to weights A–D). ``body`` is
+``SEARCH_FIELDS`` names each field and its boost, once for every backend: the Whoosh
+backend uses the boosts as field boosts, the PostgreSQL backend derives its weight
+classes (A–D) and ``SearchRank`` weights from them (``postgres_weights``). ``body`` is
 the text of every section but References; each section's own text is kept beside it,
 so a hit can name and link the section that matched best (see ``highlight``).
+
+Nothing here imports a search engine: each backend brings its own stemmer (Whoosh's
+analyzer for Whoosh, the Snowball stemmer PostgreSQL's ``english`` configuration runs for
+PostgreSQL), so a deployment loads only the engine it uses.
 """
 
 import hashlib
@@ -12,18 +17,41 @@ import re
 import unicodedata
 from dataclasses import asdict, dataclass
 
-from whoosh.analysis import CharsetFilter, StemmingAnalyzer
-from whoosh.support.charset import accent_map
-
 from ..markdown import plain_text
 from ..models import SectionKind
 
-# English stemming with accent folding, shared by every backend's Python side (Whoosh's
-# analyzer: a well-kept Porter stemmer that is already a dependency).
-STEMMER = StemmingAnalyzer() | CharsetFilter(accent_map)
 
-# (field, boost): title first, then the other names, the summary, the section text.
-SEARCH_FIELDS = [("title", 10.0), ("aka", 8.0), ("summary", 2.0), ("body", 1.0)]
+@dataclass(frozen=True)
+class SearchField:
+    """One indexed field: ``name`` is the ``SearchDocument`` attribute (and the Whoosh field;
+    the PostgreSQL column is ``folded_<name>``), ``boost`` its weight relative to the others."""
+
+    name: str
+    boost: float
+
+
+# Title first, then the other names, the summary, the section text.
+SEARCH_FIELDS = (SearchField("title", 10.0), SearchField("aka", 8.0), SearchField("summary", 2.0), SearchField("body", 1.0))
+
+POSTGRES_WEIGHT_CLASSES = "ABCD"
+
+
+def postgres_weights(search_fields=SEARCH_FIELDS):
+    """``({field name: weight class}, [D, C, B, A] rank weights)`` for PostgreSQL, from the boosts.
+
+    PostgreSQL labels each lexeme with one of four classes, A (highest) to D, and
+    ``ts_rank`` multiplies a match by its class's weight (a list of four floats, D first:
+    https://www.postgresql.org/docs/current/textsearch-controls.html#TEXTSEARCH-RANKING).
+    The fields, in falling boost order, take A, B, C, D, and each class's weight is its
+    field's boost over the highest boost. Raises ``ValueError`` for more than four fields.
+    """
+    ordered = sorted(search_fields, key=lambda field: -field.boost)
+    if len(ordered) > len(POSTGRES_WEIGHT_CLASSES):
+        raise ValueError("PostgreSQL has four weight classes; %d fields were declared" % len(ordered))
+    top = ordered[0].boost
+    classes = {field.name: label for field, label in zip(ordered, POSTGRES_WEIGHT_CLASSES)}
+    weights = {label: field.boost / top for field, label in zip(ordered, POSTGRES_WEIGHT_CLASSES)}
+    return classes, [weights.get(label, 0.0) for label in reversed(POSTGRES_WEIGHT_CLASSES)]
 
 
 @dataclass(frozen=True)
@@ -166,12 +194,11 @@ def query_words(text):
     return phrases, searched if searched or phrases or len(words) != 1 else words
 
 
-def stems(text):
-    return [token.text for token in STEMMER(text)]
+def matched_other_name(title, other_names, query_stems, stems):
+    """The other name a query matched, when the title alone does not explain the hit.
 
-
-def matched_other_name(title, other_names, query_stems):
-    """The other name a query matched, when the title alone does not explain the hit."""
+    ``stems`` is the backend's stemmer (text → list of stems), the one ``query_stems`` came from.
+    """
     if not query_stems or set(query_stems) <= set(stems(title)):
         return ""
     overlap = {name: len(set(query_stems) & set(stems(name))) for name in other_names}

@@ -1,23 +1,40 @@
 """The search index as database rows, for the PostgreSQL backend (``postgres.py``).
 
-These tables were created by the articles app's migrations (0005–0007) before search was
-an app of its own; their names are kept (``db_table``) and the move was made in the
-migration state only (``SeparateDatabaseAndState``), so existing databases keep their rows.
+PostgreSQL only (``Meta.required_db_vendor``): on another database the migrations of
+these models do nothing and the Whoosh backend needs none of it. The tables were created
+by the articles app's migrations (0005–0007) before search was an app of its own; their
+names are kept (``db_table``) and the move was made in the migration state only
+(``SeparateDatabaseAndState``), so existing databases keep their rows.
+
+The database keeps each entry's search vectors itself (``GeneratedField`` columns of
+``SearchVector`` expressions, stored): ``vector`` holds every field, each labelled with
+the weight class ``documents.postgres_weights`` derives from the declared boosts, and
+``head_vector`` the names and summary only, for the cheap first ranking pass of a broad
+query. Both read the ``folded_*`` columns, accent-folded copies Python writes:
+``unaccent()`` is not immutable, so it cannot feed a generated column.
 """
 
+from functools import reduce
+from operator import add
+
+from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
+
+from .documents import SEARCH_FIELDS, postgres_weights
+
+CONFIG = "english"  # PostgreSQL's text search configuration: Snowball English stemming, English stop words
+WEIGHT_CLASSES, RANK_WEIGHTS = postgres_weights()
+HEAD_FIELDS = ("title", "aka", "summary")  # what the first ranking pass of a broad query reads
+
+
+def weighted_vector(names):
+    """A ``SearchVector`` of the ``folded_<name>`` columns, each with its weight class."""
+    return reduce(add, (SearchVector(f"folded_{name}", weight=WEIGHT_CLASSES[name], config=CONFIG) for name in names))
 
 
 class SearchEntry(models.Model):
-    """One published article as the PostgreSQL search backend indexes it (``conditions.search.postgres``).
-
-    The table exists on every database (migrations stay one list) but only that backend
-    uses it. On PostgreSQL, migration conditions.0006 adds a ``vector`` column the database keeps
-    itself (``GENERATED ALWAYS AS … STORED``: title and other names weight A, summary B,
-    sections C) with a GIN index, and trigram indexes for names and words. The ``folded_*``
-    fields are accent-folded copies: ``unaccent()`` is not immutable, so it cannot feed a
-    generated column, and Python folds them instead.
-    """
+    """One published article as the PostgreSQL search backend indexes it (``conditions.search.postgres``)."""
 
     slug = models.SlugField(max_length=200, unique=True)
     url = models.CharField(max_length=300)
@@ -33,10 +50,19 @@ class SearchEntry(models.Model):
     folded_body = models.TextField(blank=True)
     names_exact = models.TextField(blank=True)  # "|name one|name two|", normalized, for the exact-name boost
     names_text = models.TextField(blank=True)  # normalized names, one per line, for autocomplete
+    vector = models.GeneratedField(
+        expression=weighted_vector([field.name for field in SEARCH_FIELDS]), output_field=SearchVectorField(), db_persist=True
+    )
+    head_vector = models.GeneratedField(expression=weighted_vector(HEAD_FIELDS), output_field=SearchVectorField(), db_persist=True)
 
     class Meta:
         db_table = "conditions_searchentry"  # created under the articles app (migration conditions.0005)
+        required_db_vendor = "postgresql"
         ordering = ["slug"]
+        indexes = [
+            GinIndex(fields=["vector"], name="search_entry_vector"),
+            GinIndex(OpClass("names_text", name="gin_trgm_ops"), name="search_entry_names_trgm"),
+        ]
 
 
 class SearchWord(models.Model):
@@ -46,3 +72,5 @@ class SearchWord(models.Model):
 
     class Meta:
         db_table = "conditions_searchword"
+        required_db_vendor = "postgresql"
+        indexes = [GinIndex(OpClass("word", name="gin_trgm_ops"), name="search_word_trgm")]

@@ -1,23 +1,34 @@
 """PostgreSQL backend: search in the database every web server already shares.
 
-For several web servers behind a load balancer: the index is a table
-(``SearchEntry``) whose weighted ``tsvector`` the database keeps itself (a generated
-column, migration 0006: title and other names A, summary B, sections C) under a GIN
-index, so a save on one server is found by every server as soon as it commits, and a
-rebuild is one transaction (readers see the old rows until it commits).
+For several web servers behind a load balancer: the index is a table (``SearchEntry``)
+whose weighted search vectors the database keeps itself (``GeneratedField`` columns of
+``SearchVector`` expressions, under a ``GinIndex``), so a save on one server is found by
+every server as soon as it commits, and a rebuild is one transaction (readers see the old
+rows until it commits).
 
-Queries: each word or quoted phrase goes through ``websearch_to_tsquery('english', …)``
-(a quoted phrase stays a phrase; nothing the user types is operator syntax, since the
-words come from ``query_words``), and the parts are OR-ed; ``ts_rank`` with weights
-(A 1.0, B 0.4, C 0.2) orders them, scaled up by how many of the words matched (as
-Whoosh's coordination bonus does), with a large bonus when the query *is* a title or
-other name. Snippets come from ``ts_headline`` on the best-matching section. pg_trgm
-gives did-you-mean and the typo-tolerant retry (over ``SearchWord``, the unstemmed
-vocabulary) and narrows autocomplete candidates (over the normalized names).
+Everything goes through Django's full-text search API
+(https://docs.djangoproject.com/en/stable/ref/contrib/postgres/search/): each word or
+quoted phrase is a ``SearchQuery(search_type="websearch")`` (a quoted phrase stays a
+phrase; nothing the user types is operator syntax, since the words come from
+``query_words``), and the parts are OR-ed; ``SearchRank`` with the weights
+``documents.postgres_weights`` derives from the declared boosts orders them, scaled up
+by how many of the words matched (as Whoosh's coordination bonus does), with a large
+bonus when the query *is* a title or other name. ``SearchHeadline`` marks the words in
+the best-matching section. ``TrigramSimilarity`` and the ``trigram_similar`` lookup
+(pg_trgm) give did-you-mean and the typo-tolerant retry over ``SearchWord``, the
+unstemmed vocabulary; autocomplete narrows its candidates with a regular expression the
+trigram index serves. Python-side stems (which other name matched, which section to
+quote) come from ``snowballstemmer``, the Snowball English stemmer PostgreSQL's
+``english`` configuration runs, so they agree with the index; Whoosh is never imported.
 
 A query matching more than ``FULL_RANK_LIMIT`` articles (common words in a large
-library) is ranked in two passes: first by a small names-and-summary vector, then fully
-for the best of those only, since the full ``ts_rank`` reads each article's whole text.
+library) is ranked in two passes: first by the small names-and-summary vector
+(``head_vector``), then fully for the best of those only, since the full rank reads each
+article's whole text vector.
+
+Paging: ``search`` counts the matches and the matches per category; the hits of a slice
+(``SearchResults[start:stop]``, as Django's ``Paginator`` asks) are ranked and fetched
+when asked for, with ``LIMIT``/``OFFSET``.
 
 Time budget (``base.Deadline``): the statements of one search run in a transaction
 whose ``statement_timeout`` is set (``set_config(..., is_local => true)``, i.e. ``SET
@@ -32,29 +43,42 @@ back when a caller's transaction goes on (as in the tests).
 """
 
 import html
-import json
 import logging
 import re
 from contextlib import contextmanager
+from functools import reduce
+from operator import add, or_
 
+import snowballstemmer
+from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, TrigramSimilarity
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Case, Count, F, Q, TextField, Value, When
+from django.db.models.fields.json import KT
 from psycopg.errors import QueryCanceled
 
-from ..models import SectionKind
+from ..models import Category, SectionKind
 from .base import BaseSearchBackend, Deadline, Hit, SearchResults, SearchTooComplex, SearchUnavailable
-from .documents import fold, matched_other_name, normalize_name, query_words, stems
+from .documents import fold, matched_other_name, normalize_name, query_words
 from .highlight import best_section, word_pattern
-from .models import SearchEntry, SearchWord
+from .models import CONFIG, RANK_WEIGHTS, SearchEntry, SearchWord
 from .names import NamedArticle, NameIndex
 
 logger = logging.getLogger(__name__)
 
-CONFIG = "english"
-RANK_WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"  # D, C, B, A
 WORD_RE = re.compile(r"[a-z0-9]{2,40}")
 AUTOCOMPLETE_CANDIDATES = 300
-FULL_RANK_LIMIT = 1000  # broad queries: fully rank only the best this many (see migration 0007)
-HEADLINE_OPTIONS = "StartSel=\x01, StopSel=\x02, MaxWords=40, MinWords=20, ShortWord=2, MaxFragments=1, FragmentDelimiter=\x03"
+FULL_RANK_LIMIT = 1000  # broad queries: fully rank only the best this many
+EXACT_NAME_BONUS = 1000.0  # the query is an article's title or other name: first, whatever else matches
+HEADLINE = dict(start_sel="\x01", stop_sel="\x02", max_words=40, min_words=20, short_word=2, max_fragments=1, fragment_delimiter="\x03")
+HIT_FIELDS = ("pk", "slug", "url", "title", "names", "summary", "sections")
+
+
+def stems(text):
+    """The Snowball English stems of ``text``'s words, accents folded (``["fractur", "bone"]``).
+
+    A stemmer object keeps state between calls, so each call makes its own (threads).
+    """
+    return snowballstemmer.stemmer("english").stemWords(re.findall(r"\w+", fold(text).casefold()))
 
 
 def _entry_fields(document):
@@ -166,92 +190,90 @@ class PostgresSearchBackend(BaseSearchBackend):
         milliseconds = max(1, int(deadline.remaining() * 1000))  # 0 would mean no limit at all
         cursor.execute("SELECT set_config('statement_timeout', %s, true)", [f"{milliseconds}ms"])
 
-    @staticmethod
-    def _tsquery(parts):
-        """SQL for the OR of ``websearch_to_tsquery`` over the parts, and its parameters."""
-        sql = " || ".join(f"websearch_to_tsquery('{CONFIG}', %s)" for _ in parts)
-        return f"({sql})", list(parts)
-
-    def search(self, query, *, category=None, page=1, per_page=10, budget=None):
+    def search(self, query, *, category=None, budget=None):
         deadline = Deadline(budget)
-        results = SearchResults(query=query)
         phrases, words = query_words(query)
         if not phrases and not words:
-            return results
-        results.suggestion = self._spelling(query, deadline)
+            return SearchResults(query)
+        suggestion = self._spelling(query, deadline)
         with self._budgeted(deadline):
-            self._search(results, phrases, words, query, category, page, per_page, deadline)
-            if not results.total and results.suggestion:
+            results = self._search(query, phrases, words, query, category, deadline)
+            if not results.total and suggestion:
                 # Typo-tolerant retry with the closest indexed spellings.
-                _, corrected = query_words(results.suggestion)
-                self._search(results, phrases, corrected, results.suggestion, category, page, per_page, deadline)
+                _, corrected = query_words(suggestion)
+                results = self._search(query, phrases, corrected, suggestion, category, deadline)
                 results.fuzzy = bool(results.total)
+        results.suggestion = suggestion
         return results
 
-    def _search(self, results, phrases, words, text, category, page, per_page, deadline):
-        parts = [f'"{fold(p)}"' for p in phrases] + [fold(w) for w in words]
-        tsquery, params = self._tsquery(parts)
-        matched = " + ".join([f"(vector @@ websearch_to_tsquery('{CONFIG}', %s))::int"] * len(parts))
-        category_sql, category_params = ("AND categories @> %s::jsonb", [json.dumps([category])]) if category else ("", [])
+    def _search(self, query, phrases, words, text, category, deadline):
+        """``SearchResults`` for the parts, counted now and ranked when sliced."""
+        parts = [SearchQuery(f'"{fold(p)}"', config=CONFIG, search_type="websearch") for p in phrases]
+        parts += [SearchQuery(fold(w), config=CONFIG, search_type="websearch") for w in words]
+        tsquery = reduce(or_, parts)
+        matches = SearchEntry.objects.filter(vector=tsquery)
         with connection.cursor() as cursor:
             self._time_left(cursor, deadline)
-            cursor.execute(
-                f"SELECT c, count(*) FROM conditions_searchentry, jsonb_array_elements_text(categories) c "
-                f"WHERE vector @@ {tsquery} GROUP BY c",
-                params,
-            )
-            results.category_counts = dict(cursor.fetchall())
+            category_counts = self._category_counts(matches)
+            if category:
+                matches = matches.filter(categories__contains=[category])
             self._time_left(cursor, deadline)
-            cursor.execute(f"SELECT count(*) FROM conditions_searchentry WHERE vector @@ {tsquery} {category_sql}", params + category_params)
-            results.total = cursor.fetchone()[0]
-            results.pages = max(1, -(-results.total // per_page))
-            results.page = min(max(1, page), results.pages)
-            results.hits = []
-            if not results.total:
-                return
-            exact = normalize_name(text)
-            exact_pattern = f"%|{exact}|%" if exact else ""
-            offset = (results.page - 1) * per_page
-            candidates_sql, candidates_params = "", []
-            if results.total > FULL_RANK_LIMIT and offset + per_page <= FULL_RANK_LIMIT:
-                # Broad query: the full ranking reads every match's whole text vector, so rank
+            total = matches.count()
+        exact = normalize_name(text)
+        exact_bonus = Case(When(names_exact__contains=f"|{exact}|", then=Value(EXACT_NAME_BONUS)), default=Value(0.0)) if exact else Value(0.0)
+        matched = reduce(add, (Case(When(vector=part, then=Value(1.0)), default=Value(0.0)) for part in parts))
+        rank = SearchRank(F("vector"), tsquery, weights=RANK_WEIGHTS) * (Value(1.0) + Value(0.5) * matched) + exact_bonus
+        query_stems = {stem for word in words for stem in stems(word)}
+        pattern = word_pattern([*words, *query_stems])
+
+        def fetch(start, stop):
+            ranked = matches
+            if total > FULL_RANK_LIMIT and stop <= FULL_RANK_LIMIT:
+                # Broad query: the full rank reads every match's whole text vector, so rank
                 # by names and summary first and fully rank only the best FULL_RANK_LIMIT.
-                candidates_sql = (
-                    f"AND id IN (SELECT id FROM conditions_searchentry WHERE vector @@ {tsquery} {category_sql} "
-                    f"ORDER BY ts_rank('{RANK_WEIGHTS}', head_vector, {tsquery}) "
-                    f"  + CASE WHEN names_exact LIKE %s THEN 1000 ELSE 0 END DESC, id LIMIT {FULL_RANK_LIMIT})"
-                )
-                candidates_params = params + category_params + params + [exact_pattern]
-            self._time_left(cursor, deadline)
-            cursor.execute(
-                f"SELECT slug, url, title, names, summary, sections FROM conditions_searchentry "
-                f"WHERE vector @@ {tsquery} {category_sql} {candidates_sql} "
-                f"ORDER BY ts_rank('{RANK_WEIGHTS}', vector, {tsquery}) * (1 + 0.5 * ({matched})) "
-                f"  + CASE WHEN names_exact LIKE %s THEN 1000 ELSE 0 END DESC, title "
-                f"LIMIT %s OFFSET %s",
-                params + category_params + candidates_params + params + parts + [exact_pattern, per_page, offset],
-            )
-            rows = cursor.fetchall()
-            query_stems = {stem for word in words for stem in stems(word)}
-            pattern = word_pattern([*words, *query_stems])
-            picked = []
-            for slug, url, title, names, summary, sections in rows:
-                names, sections = _json(names), _json(sections)
-                kind, section_text = (best_section([tuple(s) for s in sections], pattern) if pattern else None) or ("", "")
-                picked.append(section_text)
-                results.hits.append(Hit(
-                    slug=slug, title=title, url=url, summary=summary,
-                    matched_name=matched_other_name(title, names[1:], query_stems),
-                    section=kind, section_label=str(SectionKind(kind).label) if kind else "",
-                ))
-            self._time_left(cursor, deadline)
-            cursor.execute(
-                f"SELECT ts_headline('{CONFIG}', t.text, {tsquery}, %s) FROM unnest(%s::text[]) WITH ORDINALITY AS t(text, n) ORDER BY t.n",
-                params + [HEADLINE_OPTIONS, picked],
-            )
-            for hit, (headline,) in zip(results.hits, cursor.fetchall()):
-                if hit.section:
-                    hit.snippet = _marked(headline)
+                head_rank = SearchRank(F("head_vector"), tsquery, weights=RANK_WEIGHTS) + exact_bonus
+                best = matches.annotate(head_rank=head_rank).order_by("-head_rank", "pk").values("pk")[:FULL_RANK_LIMIT]
+                ranked = matches.filter(pk__in=best)
+            with self._budgeted(deadline), connection.cursor() as cursor:
+                self._time_left(cursor, deadline)
+                rows = list(ranked.annotate(rank=rank).order_by("-rank", "title").values(*HIT_FIELDS)[start:stop])
+                hits, sections = [], {}
+                for row in rows:
+                    best = best_section(row["sections"], pattern) if pattern else None
+                    kind = best[0] if best else ""
+                    if best:
+                        sections[row["pk"]] = [tuple(section) for section in row["sections"]].index(best)
+                    hits.append(Hit(
+                        slug=row["slug"], title=row["title"], url=row["url"], summary=row["summary"],
+                        matched_name=matched_other_name(row["title"], row["names"][1:], query_stems, stems),
+                        section=kind, section_label=str(SectionKind(kind).label) if kind else "",
+                    ))
+                self._time_left(cursor, deadline)
+                headlines = self._headlines(sections, tsquery)
+            for hit, row in zip(hits, rows):
+                if row["pk"] in headlines:
+                    hit.snippet = _marked(headlines[row["pk"]])
+            return hits, False
+
+        return SearchResults(query, total=total, fetch=fetch, category_counts=category_counts)
+
+    @staticmethod
+    def _category_counts(matches):
+        """``{category slug: matches in it}``, one aggregate over the matches."""
+        slugs = list(Category.objects.values_list("slug", flat=True))
+        if not slugs:
+            return {}
+        counts = matches.aggregate(**{f"c{n}": Count("pk", filter=Q(categories__contains=[slug])) for n, slug in enumerate(slugs)})
+        return {slug: counts[f"c{n}"] for n, slug in enumerate(slugs) if counts[f"c{n}"]}
+
+    @staticmethod
+    def _headlines(sections, tsquery):
+        """``{entry pk: SearchHeadline text}`` of the section at index ``sections[pk]`` of each entry."""
+        if not sections:
+            return {}
+        text = Case(*(When(pk=pk, then=KT(f"sections__{index}__1")) for pk, index in sections.items()), output_field=TextField())
+        headline = SearchHeadline(text, tsquery, config=CONFIG, **HEADLINE)
+        return dict(SearchEntry.objects.filter(pk__in=sections).annotate(headline=headline).values_list("pk", "headline"))
 
     def spelling(self, query):
         return self._spelling(query, Deadline())
@@ -270,14 +292,15 @@ class PostgresSearchBackend(BaseSearchBackend):
                     if word.isdigit() or len(folded) < 3 or SearchWord.objects.filter(word=folded).exists():
                         corrected.append(word)
                         continue
-                    cursor.execute(
-                        "SELECT word FROM conditions_searchword WHERE word %% %s AND left(word, 1) = left(%s, 1) "
-                        "ORDER BY similarity(word, %s) DESC, word LIMIT 1",
-                        [folded, folded, folded],
+                    closest = (
+                        SearchWord.objects.filter(word__trigram_similar=folded, word__startswith=folded[0])
+                        .annotate(similarity=TrigramSimilarity("word", folded))
+                        .order_by("-similarity", "word")
+                        .values_list("word", flat=True)
+                        .first()
                     )
-                    row = cursor.fetchone()
-                    corrected.append(row[0] if row else word)
-                    changed = changed or bool(row)
+                    corrected.append(closest or word)
+                    changed = changed or bool(closest)
         except SearchTooComplex:
             return ""
         return " ".join(corrected) if changed else ""
@@ -294,13 +317,9 @@ class PostgresSearchBackend(BaseSearchBackend):
                 .order_by("title")
                 .values_list("title", "url", "names")[:AUTOCOMPLETE_CANDIDATES]
             )
-            return NameIndex(NamedArticle(title, url, tuple(_json(names))) for title, url, names in rows).complete(prefix, limit=limit)
+            return NameIndex(NamedArticle(title, url, tuple(names)) for title, url, names in rows).complete(prefix, limit=limit)
 
         return self._guard(complete)
-
-
-def _json(value):
-    return json.loads(value) if isinstance(value, str) else value
 
 
 def _marked(headline):

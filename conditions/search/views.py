@@ -8,6 +8,7 @@ error; the page is otherwise a normal search page (form, browse links). The API 
 the same case with the same status.
 """
 
+from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -22,6 +23,7 @@ from .documents import clean_query
 from .forms import SearchForm
 
 TEMPLATE = "search/results.html"
+RESULTS_PER_PAGE = 10
 
 
 def _query(request):
@@ -42,7 +44,9 @@ def search(request):
     if not query:
         return render(request, TEMPLATE, context)
     try:
-        results = get_backend().search(query, category=category.slug if category else None, page=form.cleaned_data["page"])
+        results = get_backend().search(query, category=category.slug if category else None)
+        # A page past the last shows the last (the hits of a page are ranked here, on slicing).
+        page = Paginator(results, RESULTS_PER_PAGE).get_page(form.cleaned_data["page"])
     except SearchUnavailable:
         context["unavailable"] = True
         return render(request, TEMPLATE, context, status=503)
@@ -54,7 +58,8 @@ def search(request):
         results=results,
         category=category,
         facets=sorted(((names[slug], slug, count) for slug, count in results.category_counts.items() if slug in names)),
-        page_range=range(max(1, results.page - 3), min(results.pages, results.page + 3) + 1),
+        page_obj=page,
+        page_range=page.paginator.get_elided_page_range(page.number, on_each_side=3, on_ends=1),
     )
     return render(request, TEMPLATE, context)
 

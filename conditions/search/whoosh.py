@@ -45,7 +45,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 from whoosh import columns, fields, index
-from whoosh.analysis import CharsetFilter, StandardAnalyzer
+from whoosh.analysis import CharsetFilter, StandardAnalyzer, StemmingAnalyzer
 from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.filedb.filestore import FileStorage
 from whoosh.query import And, AndMaybe, FuzzyTerm, Or, Phrase, Term
@@ -53,13 +53,15 @@ from whoosh.support.charset import accent_map
 
 from ..models import SectionKind
 from .base import BaseSearchBackend, Deadline, Hit, SearchResults, SearchTooComplex, SearchUnavailable
-from .documents import SEARCH_FIELDS, STEMMER, matched_other_name, normalize_name, query_words
+from .documents import SEARCH_FIELDS, matched_other_name, normalize_name, query_words
 from .highlight import best_section, snippet, word_pattern
 from .names import NamedArticle, NameIndex
 
 logger = logging.getLogger(__name__)
 
-STEMMED = STEMMER
+# English (Porter) stemming with accent folding: Whoosh's own analyzer, so queries and the
+# index are cut into the same stems.
+STEMMED = StemmingAnalyzer() | CharsetFilter(accent_map)
 PLAIN = StandardAnalyzer() | CharsetFilter(accent_map)
 WRITE_TIMEOUT = 60.0
 CACHED_TERMS = 2048
@@ -68,8 +70,10 @@ POSITIONAL_FIELDS = {"title", "aka", "summary"}
 
 def build_schema():
     text_fields = {
-        name: fields.TEXT(analyzer=STEMMED, field_boost=boost, stored=name in POSITIONAL_FIELDS, phrase=name in POSITIONAL_FIELDS)
-        for name, boost in SEARCH_FIELDS
+        field.name: fields.TEXT(
+            analyzer=STEMMED, field_boost=field.boost, stored=field.name in POSITIONAL_FIELDS, phrase=field.name in POSITIONAL_FIELDS
+        )
+        for field in SEARCH_FIELDS
     }
     return fields.Schema(
         slug=fields.ID(unique=True, stored=True),
@@ -260,7 +264,7 @@ class WhooshSearchBackend(BaseSearchBackend):
         stems = self._stems(word)
         if not stems:
             return None
-        terms = [Term(name, stem, boost=boost) for name, boost in SEARCH_FIELDS for stem in stems]
+        terms = [Term(field.name, stem, boost=field.boost) for field in SEARCH_FIELDS for stem in stems]
         if fuzzy:
             terms += [FuzzyTerm("spell", token.text, maxdist=2 if len(word) > 5 else 1, prefixlength=1) for token in PLAIN(word)]
         return Or(terms)
@@ -271,8 +275,10 @@ class WhooshSearchBackend(BaseSearchBackend):
             return None
         # Names and summary keep word positions; a section matches when it has every word.
         return Or([
-            Phrase(name, stems, boost=boost) if name in POSITIONAL_FIELDS else And([Term(name, stem) for stem in stems], boost=boost)
-            for name, boost in SEARCH_FIELDS
+            Phrase(field.name, stems, boost=field.boost)
+            if field.name in POSITIONAL_FIELDS
+            else And([Term(field.name, stem) for stem in stems], boost=field.boost)
+            for field in SEARCH_FIELDS
         ])
 
     def _build_query(self, text, fuzzy=False, exact_text=None):
@@ -286,42 +292,42 @@ class WhooshSearchBackend(BaseSearchBackend):
         exact = normalize_name(exact_text or text)
         return AndMaybe(main, Term("names_exact", exact, boost=1000.0)) if exact else main
 
-    def search(self, query, *, category=None, page=1, per_page=10, budget=None):
+    def search(self, query, *, category=None, budget=None):
         deadline = Deadline(budget)
-        results = SearchResults(query=query)
         q = self._build_query(query)
         if q is None:
-            return results
-        results.suggestion = self._spelling(query, deadline)
+            return SearchResults(query)
+        suggestion = self._spelling(query, deadline)
+        fuzzy = False
         with self._searcher() as (searcher, derived):
             matching = derived.matching(searcher, q, deadline)
             if not matching:
                 # Typo-tolerant retry: each word may also match close spellings.
-                q = self._build_query(query, fuzzy=True, exact_text=results.suggestion)
+                q = self._build_query(query, fuzzy=True, exact_text=suggestion)
                 matching = derived.matching(searcher, q, deadline)
-                results.fuzzy = bool(matching)
-            for slug, docs in derived.categories.items():
-                if count := len(matching & docs):
-                    results.category_counts[slug] = count
+                fuzzy = bool(matching)
+            category_counts = {slug: count for slug, docs in derived.categories.items() if (count := len(matching & docs))}
             if category:
                 matching = matching & derived.categories.get(category, frozenset())
-            results.total = len(matching)
-            results.pages = max(1, -(-results.total // per_page))
-            results.page = min(max(1, page), results.pages)
-            if not results.total:
-                return results
-            # Score only as far as the page shown, among the matching documents.
-            start = (results.page - 1) * per_page
-            found, results.partial = self._top(searcher, q, results.page * per_page, matching if category else None, deadline)
-            if results.partial and found.scored_length() <= start:
-                raise SearchTooComplex  # out of time before anything for this page was scored
-            _, words = query_words(query)
-            words += results.suggestion.split() if results.fuzzy else []
-            stems = {stem for word in words for stem in self._stems(word)}
-            pattern = word_pattern([*words, *stems])
-            for hit in found[start : start + per_page]:
-                results.hits.append(self._hit(hit.fields(), stems, pattern))
-        return results
+        _, words = query_words(query)
+        words += suggestion.split() if fuzzy else []
+        stems = {stem for word in words for stem in self._stems(word)}
+        pattern = word_pattern([*words, *stems])
+
+        def fetch(start, stop):
+            # Score only as far as the slice asked for, among the matching documents.
+            with self._searcher() as (searcher, current):
+                allowed = matching if category else None
+                if category and current is not derived:  # the index changed since the count
+                    allowed = current.matching(searcher, q, deadline) & current.categories.get(category, frozenset())
+                found, partial = self._top(searcher, q, stop, allowed, deadline)
+                if partial and found.scored_length() <= start:
+                    raise SearchTooComplex  # out of time before anything of this slice was scored
+                return [self._hit(hit.fields(), stems, pattern) for hit in found[start:stop]], partial
+
+        return SearchResults(
+            query, total=len(matching), fetch=fetch, category_counts=category_counts, suggestion=suggestion, fuzzy=fuzzy
+        )
 
     @staticmethod
     def _top(searcher, q, limit, allowed, deadline):
@@ -337,7 +343,7 @@ class WhooshSearchBackend(BaseSearchBackend):
 
     def _hit(self, stored, stems, pattern):
         kind, text = (best_section(stored["sections"], pattern) if pattern else None) or ("", "")
-        matched_name = matched_other_name(stored["title"], stored["names"][1:], stems)
+        matched_name = matched_other_name(stored["title"], stored["names"][1:], stems, self._stems)
         return Hit(
             slug=stored["slug"],
             title=stored["title"],

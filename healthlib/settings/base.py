@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.sitemaps",
+    "django.contrib.postgres",  # the PostgreSQL search backend's fields, indexes and lookups (inert on SQLite)
     "markdownx",
     "reversion",
     "axes",
