@@ -31,10 +31,26 @@ from reversion.admin import VersionAdmin
 from reversion.models import Version
 
 from . import history, markdown
+from .kinds import KINDS, sections_of
 from .models import Article, ArticleImage, Category, SectionKind, review_interval_years
 from .permissions import can_publish, check_change, may_change
 
 SECTION_FIELDS = {f"section_{kind.value.replace('-', '_')}": kind for kind in SectionKind}
+FIELD_OF_SECTION = {kind.value: name for name, kind in SECTION_FIELDS.items()}
+
+
+def section_fields(kind):
+    """The form fields of ``kind``'s sections, in page order."""
+    return [FIELD_OF_SECTION[section] for section in sections_of(kind)]
+
+
+def sections_kind(request, article=None):
+    """The kind whose sections the form shows: the one the editor's page showed (on a POST),
+    else the article's, else the ``?kind=`` an add link asks for, else condition."""
+    asked = request.POST.get("sections_kind") if request.method == "POST" else request.GET.get("kind")
+    if asked in KINDS and (request.method == "POST" or article is None):
+        return asked
+    return article.kind if article is not None else Article.Kind.CONDITION
 REVIEW_WINDOW_DAYS = 90
 
 
@@ -47,16 +63,25 @@ class ArticleForm(forms.ModelForm):
 
     class Meta:
         model = Article
-        fields = ["title", "slug", "kind", "summary", "also_known_as", "categories", "related", "status", "reviewed_on", "reviewed_by"]
+        fields = ["title", "slug", "kind", "schema_type", "summary", "also_known_as", "categories", "related", "status", "reviewed_on",
+                  "reviewed_by"]
 
-    def __init__(self, *args, user=None, **kwargs):
+    def __init__(self, *args, user=None, sections_kind=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.sections_kind = sections_kind or self.instance.kind
         sections = {section.kind: section.markdown for section in self.instance.sections.all()} if self.instance.pk else {}
-        for name, kind in SECTION_FIELDS.items():
+        # Which kind's sections the page showed travels with the form, so a kind changed in
+        # the same submission is checked against the text the editor actually sent.
+        self.fields["sections_kind"] = forms.ChoiceField(choices=Article.Kind.choices, initial=self.sections_kind, widget=forms.HiddenInput)
+        for name in section_fields(self.sections_kind):
+            kind = SECTION_FIELDS[name]
             self.fields[name] = forms.CharField(
                 label=kind.label, required=kind == SectionKind.OVERVIEW, initial=sections.get(kind.value, ""),
                 widget=AdminMarkdownxWidget(attrs={"rows": 12}), strip=False,
             )
+        if "schema_type" in self.fields:
+            self.fields["schema_type"].help_text = "Optional, by kind: " + "; ".join(
+                f"{info.label}: {', '.join(info.schema_types)}" for info in KINDS.values() if len(info.schema_types) > 1)
         if self.instance.pk:
             self.initial["also_known_as"] = "\n".join(self.instance.also_known_as)
         if "status" in self.fields and user is not None and not can_publish(user):
@@ -74,7 +99,16 @@ class ArticleForm(forms.ModelForm):
         for name in [*SECTION_FIELDS, "summary"]:
             if isinstance(cleaned.get(name), str):
                 cleaned[name] = cleaned[name].replace("\r\n", "\n").replace("\r", "\n")
-        for name, kind in SECTION_FIELDS.items():
+        kind = cleaned.get("kind")
+        if kind in KINDS:
+            # Nothing is dropped silently: text in a section the new kind lacks stops the change.
+            orphaned = [str(SECTION_FIELDS[name].label) for name in self._section_names()
+                        if (cleaned.get(name) or "").strip() and name not in section_fields(kind)]
+            if orphaned:
+                self.add_error("kind", f"A {Article.Kind(kind).label.lower()} article has no {', '.join(orphaned)} section"
+                                       f"{'s' if len(orphaned) > 1 else ''}: move or delete that text first, then change the kind. "
+                                       f"Nothing was saved.")
+        for name in self._section_names():
             text = cleaned.get(name) or ""
             if markdown.ANY_WIKILINK_RE.search(text):
                 for target in markdown.ANY_WIKILINK_RE.findall(text):
@@ -87,8 +121,12 @@ class ArticleForm(forms.ModelForm):
                                      "e.g. ![MRI of a knee showing bone marrow edema](…).")
         return cleaned
 
+    def _section_names(self):
+        return [name for name in self.fields if name in SECTION_FIELDS]
+
     def section_texts(self):
-        return {kind.value: self.cleaned_data[name] for name, kind in SECTION_FIELDS.items() if (self.cleaned_data.get(name) or "").strip()}
+        return {SECTION_FIELDS[name].value: self.cleaned_data[name] for name in self._section_names()
+                if (self.cleaned_data.get(name) or "").strip()}
 
 
 class ReviewOverdueFilter(admin.SimpleListFilter):
@@ -137,8 +175,8 @@ class ArticleImageAdmin(admin.ModelAdmin):
 @admin.register(Article)
 class ArticleAdmin(VersionAdmin):
     form = ArticleForm
-    list_display = ["title", "status", "reviewed_on", "next_review", "updated_at"]
-    list_filter = ["status", ReviewOverdueFilter, "categories"]
+    list_display = ["title", "kind", "status", "reviewed_on", "next_review", "updated_at"]
+    list_filter = ["kind", "status", ReviewOverdueFilter, "categories"]
     search_fields = ["title", "slug", "summary"]
     autocomplete_fields = ["categories", "related"]
     prepopulated_fields = {"slug": ["title"]}
@@ -153,9 +191,11 @@ class ArticleAdmin(VersionAdmin):
     def get_fieldsets(self, request, obj=None):
         # Someone who may only view (an editor, on a published article) sees the sections rendered.
         editable = obj is None or self.has_change_permission(request, obj)
+        kind = sections_kind(request, obj)
         return [
-            (None, {"fields": ["title", "slug", "kind", "summary", "also_known_as"]}),
-            ("Sections (in page order)", {"fields": list(SECTION_FIELDS) if editable else ["rendered_sections"]}),
+            (None, {"fields": ["title", "slug", "kind", "schema_type", "summary", "also_known_as"]}),
+            (f"Sections of a {Article.Kind(kind).label.lower()} article (in page order)",
+             {"fields": ["sections_kind", *section_fields(kind)] if editable else ["rendered_sections"]}),
             ("Related articles and categories", {"fields": ["related", "categories"]}),
             ("Review and publishing", {"fields": ["status", "reviewed_on", "reviewed_by"]}),
         ]
@@ -163,13 +203,13 @@ class ArticleAdmin(VersionAdmin):
     def get_form(self, request, obj=None, change=False, **kwargs):
         # The model's fields; the form adds one field per section itself.
         kwargs["fields"] = [name for name in flatten_fieldsets(self.get_fieldsets(request, obj))
-                            if name not in SECTION_FIELDS and name != "rendered_sections"]
+                            if name not in SECTION_FIELDS and name not in ("rendered_sections", "sections_kind")]
         form = super().get_form(request, obj, change=change, **kwargs)
-        user = request.user
+        user, kind = request.user, sections_kind(request, obj)
 
         class FormForUser(form):
             def __init__(self, *args, **kw):
-                super().__init__(*args, user=user, **kw)
+                super().__init__(*args, user=user, sections_kind=kind, **kw)
 
         return FormForUser
 

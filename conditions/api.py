@@ -1,8 +1,8 @@
 """Read-only JSON API for other sites and apps, like the NHS website content API and MedlinePlus Connect.
 
-    /api/v1/articles/               published articles, paginated; ?category=&updated_since=&page=&page_size=
+    /api/v1/articles/               published articles, paginated; ?kind=&category=&updated_since=&page=&page_size=
     /api/v1/articles/<slug>/        one article: metadata, each section as Markdown and sanitized HTML
-    /api/v1/search/?q=              the site's ranked search results
+    /api/v1/search/?q=              the site's ranked search results; ?kind=&category=&page=
     /api/v1/openapi.json            the OpenAPI 3.1 description of all of this
 
 Plain Django views and a hand-written OpenAPI document rather than Django REST Framework:
@@ -40,6 +40,7 @@ from django.views.decorators.csrf import csrf_exempt
 from healthlib.pagecache import public_page
 from healthlib.ratelimit import over_limit, running_slot
 
+from .kinds import KINDS
 from .models import Article, Category
 from .search import get_backend
 from .search.base import SearchTooComplex, SearchUnavailable
@@ -135,6 +136,8 @@ def _absolute(request, url):
 def _item(request, article):
     return {
         "slug": article.slug,
+        "kind": article.kind,
+        "schema_type": article.about_type,
         "title": article.title,
         "summary": article.summary,
         "also_known_as": list(article.also_known_as),
@@ -161,9 +164,12 @@ def _last_modified(response, moments):
 
 
 @api_view
-@public_page(query_params=("page", "page_size", "category", "updated_since"))
+@public_page(query_params=("page", "page_size", "kind", "category", "updated_since"))
 def articles(request):
     queryset = Article.objects.published().prefetch_related("categories").order_by("title", "slug")
+    kind = _kind(request)
+    if kind:
+        queryset = queryset.filter(kind=kind)
     category = _category(request)
     if category:
         queryset = queryset.filter(categories__slug=category)
@@ -189,6 +195,14 @@ def articles(request):
     })
     newest = queryset.aggregate(newest=Max("updated_at"))["newest"]
     return _last_modified(response, [newest])
+
+
+def _kind(request):
+    """The ``kind`` asked for (``None`` for all); 400 for one that does not exist."""
+    kind = request.GET.get("kind", "")
+    if kind and kind not in Article.Kind.values:
+        raise ApiError(400, f"unknown kind '{kind[:100]}'", valid=list(Article.Kind.values))
+    return kind or None
 
 
 def _category(request):
@@ -247,10 +261,11 @@ def _search(request):
         raise ApiError(400, "'q' is too long; use a few words.")
     page = _int_param(request, "page", 1, 1, 1_000_000)
     category = _category(request)
+    kind = _kind(request)
     if not query:
         return _json({"query": "", "total": 0, "page": 1, "pages": 1, "suggestion": None, "partial": False, "results": []})
     try:
-        results = get_backend().search(query, category=category)
+        results = get_backend().search(query, category=category, kind=kind)
         page = Paginator(results, SEARCH_PAGE_SIZE).get_page(page)
     except SearchUnavailable:
         raise ApiError(503, "Search is temporarily unavailable.") from None
@@ -264,7 +279,7 @@ def _search(request):
         "suggestion": results.suggestion or None,
         "partial": results.partial,
         "results": [
-            {"slug": hit.slug, "title": hit.title, "url": _absolute(request, hit.url), "summary": hit.summary,
+            {"slug": hit.slug, "kind": hit.kind, "title": hit.title, "url": _absolute(request, hit.url), "summary": hit.summary,
              "matched_name": hit.matched_name or None, "section": hit.section or None, "snippet": hit.snippet or None}
             for hit in page
         ],
@@ -281,8 +296,13 @@ def openapi_document(request):
     error = {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
     category = {"type": "object", "required": ["slug", "name"], "properties": {"slug": {"type": "string"}, "name": {"type": "string"}},
                 "additionalProperties": False}
+    kind_schema = {"type": "string", "enum": list(Article.Kind.values)}
+    schema_types = sorted({name for info in KINDS.values() for name in info.schema_types})
     item_properties = {
-        "slug": {"type": "string"}, "title": {"type": "string"}, "summary": {"type": "string"},
+        "slug": {"type": "string"},
+        "kind": {**kind_schema, "description": "condition, symptom, test, treatment (procedures, therapies, medicines) or body."},
+        "schema_type": {"type": "string", "enum": schema_types, "description": "The schema.org type the article is about."},
+        "title": {"type": "string"}, "summary": {"type": "string"},
         "also_known_as": {"type": "array", "items": {"type": "string"}},
         "categories": {"type": "array", "items": {"$ref": "#/components/schemas/Category"}},
         "url": {"type": "string", "format": "uri"}, "api_url": {"type": "string", "format": "uri"},
@@ -299,8 +319,9 @@ def openapi_document(request):
                              "related": {"type": "array", "items": {"type": "object", "required": ["slug", "title", "url"],
                                                                      "properties": {"slug": {"type": "string"}, "title": {"type": "string"},
                                                                                     "url": {"type": "string", "format": "uri"}}}}}}
-    hit = {"type": "object", "required": ["slug", "title", "url", "summary", "matched_name", "section", "snippet"], "additionalProperties": False,
-           "properties": {"slug": {"type": "string"}, "title": {"type": "string"}, "url": {"type": "string", "format": "uri"},
+    hit = {"type": "object", "required": ["slug", "kind", "title", "url", "summary", "matched_name", "section", "snippet"],
+           "additionalProperties": False,
+           "properties": {"slug": {"type": "string"}, "kind": kind_schema, "title": {"type": "string"}, "url": {"type": "string", "format": "uri"},
                           "summary": {"type": "string"}, "matched_name": nullable_string, "section": nullable_string,
                           "snippet": {**nullable_string, "description": "HTML: escaped text with <mark> around matched words."}}}
 
@@ -321,6 +342,7 @@ def openapi_document(request):
     page_params = [
         {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000000}},
     ]
+    kind_param = {"name": "kind", "in": "query", "description": "Only articles of this kind.", "schema": kind_schema}
     category_param = {"name": "category", "in": "query", "description": "A category slug.",
                       "schema": {"type": "string", "enum": list(Category.objects.order_by("slug").values_list("slug", flat=True))}}
     return {
@@ -333,7 +355,7 @@ def openapi_document(request):
                 "operationId": "listArticles", "summary": "Published articles, A to Z",
                 "parameters": [*page_params,
                                {"name": "page_size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}},
-                               category_param,
+                               kind_param, category_param,
                                {"name": "updated_since", "in": "query", "schema": {"type": "string", "format": "date"},
                                 "description": "Only articles updated on or after this ISO 8601 date (a date-time is accepted too)."}],
                 "responses": {"200": json_response("A page of articles.", {
@@ -355,7 +377,7 @@ def openapi_document(request):
                 "parameters": [{"name": "q", "in": "query", "schema": {"type": "string", "maxLength": ABSURD_QUERY_LENGTH},
                                 "description": "Words to search for (the first 200 characters are used; repeated words are "
                                                "searched once, at most 12 words, 3 quoted phrases and 6 words a phrase)."},
-                               *page_params, category_param],
+                               *page_params, kind_param, category_param],
                 "responses": {"200": json_response("Results.", {
                     "type": "object", "required": ["query", "total", "page", "pages", "suggestion", "partial", "results"],
                     "additionalProperties": False,

@@ -11,6 +11,7 @@ traceback.
 
 import datetime
 import difflib
+import json
 import re
 import textwrap
 from dataclasses import dataclass, field
@@ -18,12 +19,13 @@ from pathlib import Path
 
 import yaml
 
+from .kinds import KINDS, SectionKind, sections_of
 from .markdown import ANY_WIKILINK_RE, WIKILINK_RE
-from .models import Article, SectionKind
+from .models import Article
 from .validators import SLUG_RE
 
 REQUIRED_KEYS = ("title", "slug", "summary")
-KEYS = ("title", "slug", "kind", "summary", "also_known_as", "categories", "related", "reviewed_on", "reviewed_by", "status")
+KEYS = ("title", "slug", "kind", "schema_type", "summary", "also_known_as", "categories", "related", "reviewed_on", "reviewed_by", "status")
 SECTION_BY_HEADING = {label.casefold(): kind for kind, label in SectionKind.choices}
 FENCE_RE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
 HEADING_RE = re.compile(r"^(#{1,2})(?:[ \t]+(.*?))?[ \t]*#*[ \t]*$")
@@ -47,6 +49,7 @@ class ArticleSource:
     slug: str
     summary: str
     kind: str = Article.Kind.CONDITION
+    schema_type: str = ""
     also_known_as: list = field(default_factory=list)
     categories: list = field(default_factory=list)
     related: list = field(default_factory=list)
@@ -70,6 +73,7 @@ class ArticleSource:
             title=article.title,
             slug=article.slug,
             kind=article.kind,
+            schema_type=article.schema_type,
             summary=article.summary,
             also_known_as=list(article.also_known_as),
             categories=[category.name for category in article.categories.all()],
@@ -118,9 +122,10 @@ def parse(path, raw=None):
         raise ContentError(path, "the front matter is never closed: add a '---' line after it", 1) from None
 
     meta, key_lines = _parse_front_matter(path, "\n".join(lines[1:end]))
-    sections, heading_lines, link_lines = _parse_body(path, lines, end + 1)
+    fields = _check_front_matter(path, meta, key_lines)
+    sections, heading_lines, link_lines = _parse_body(path, lines, end + 1, fields["kind"])
     source = ArticleSource(
-        **_check_front_matter(path, meta, key_lines),
+        **fields,
         sections=sections,
         path=path,
         lines={**key_lines, "links": link_lines, "sections": heading_lines},
@@ -201,6 +206,9 @@ def _check_front_matter(path, meta, key_lines):
     kind = text("kind", Article.Kind.CONDITION)
     if kind not in Article.Kind.values:
         fail("kind", f"unknown kind '{kind}'; use one of: {', '.join(Article.Kind.values)}")
+    schema_type = text("schema_type")
+    if schema_type and schema_type not in KINDS[kind].schema_types:
+        fail("schema_type", f"schema_type '{schema_type}' does not fit a {kind} article; use one of: {', '.join(KINDS[kind].schema_types)}")
     status = text("status", Article.Status.DRAFT)
     if status not in Article.Status.values:
         fail("status", f"unknown status '{status}'; use one of: {', '.join(Article.Status.values)}")
@@ -216,6 +224,7 @@ def _check_front_matter(path, meta, key_lines):
         "title": text("title", max_length=200),
         "slug": slug,
         "kind": kind,
+        "schema_type": schema_type,
         "summary": text("summary", max_length=600),
         "also_known_as": text_list("also_known_as"),
         "categories": text_list("categories"),
@@ -226,7 +235,13 @@ def _check_front_matter(path, meta, key_lines):
     }
 
 
-def _parse_body(path, lines, start):
+def _kind_headings(kind):
+    return ", ".join(str(SectionKind(section).label) for section in sections_of(kind))
+
+
+def _parse_body(path, lines, start, kind=Article.Kind.CONDITION):
+    """``(sections, heading lines, link lines)`` of the body; the headings must be ``kind``'s."""
+    own = set(sections_of(kind))
     sections, heading_lines, link_lines = {}, {}, {}
     current, body, fence = None, [], None
 
@@ -251,17 +266,21 @@ def _parse_body(path, lines, start):
             raise ContentError(path, "level-1 headings ('# …') are not allowed: the title comes from the front matter; sections use '## '", number)
         if heading:
             name = " ".join((heading.group(2) or "").split())
-            kind = SECTION_BY_HEADING.get(name.casefold())
-            if kind is None:
-                allowed = ", ".join(str(label) for _, label in SectionKind.choices)
-                raise ContentError(path, f"unknown section '## {name}'; sections are: {allowed}", number)
-            if kind in sections or kind == current:
-                raise ContentError(path, f"section '{name}' is repeated (first on line {heading_lines[kind]})", number)
-            if current is not None and SectionKind.position(kind) < SectionKind.position(current):
+            section = SECTION_BY_HEADING.get(name.casefold())
+            if section is None:
+                raise ContentError(path, f"unknown section '## {name}'; {kind} articles have: {_kind_headings(kind)}", number)
+            if section not in own:
+                others = [other for other, info in KINDS.items() if section in info.sections]
+                raise ContentError(
+                    path, f"section '## {name}' belongs to {' and '.join(others)} articles, not {kind}; {kind} articles have: {_kind_headings(kind)}",
+                    number)
+            if section in sections or section == current:
+                raise ContentError(path, f"section '{name}' is repeated (first on line {heading_lines[section]})", number)
+            if current is not None and SectionKind.position(section) < SectionKind.position(current):
                 raise ContentError(path, f"section '{name}' is out of order: it must come before '{SectionKind(current).label}'", number)
             close_section()
-            current, body = kind, []
-            heading_lines[kind] = number
+            current, body = section, []
+            heading_lines[section] = number
             continue
         if current is None:
             if line.strip():
@@ -281,7 +300,14 @@ def _parse_body(path, lines, start):
 
 
 def _yaml_value(value, flow=False):
-    return yaml.safe_dump(value, allow_unicode=True, default_flow_style=flow, width=1_000_000, sort_keys=False).removesuffix("\n...\n").rstrip("\n")
+    """``value`` as YAML on one line: text plain where YAML allows it, else in double quotes
+    (as the format's examples write it: ``["Bones, Joints & Muscles"]``, ``reviewed_by: ""``)."""
+    if isinstance(value, list):
+        return "[" + ", ".join(_yaml_value(item, flow=True) for item in value) + "]"
+    text = yaml.safe_dump(value, allow_unicode=True, width=1_000_000).removesuffix("\n...\n").rstrip("\n")
+    # Inside [ ] a comma or bracket would split or end the item. A JSON string is a YAML double-quoted scalar.
+    quoted = text.startswith(("'", '"')) or not value or (flow and any(c in value for c in ",[]{}"))
+    return json.dumps(value, ensure_ascii=False) if quoted else text
 
 
 def dump(source):
@@ -290,6 +316,8 @@ def dump(source):
     out.append(f"title: {_yaml_value(source.title)}")
     out.append(f"slug: {source.slug}")
     out.append(f"kind: {source.kind}")
+    if source.schema_type:
+        out.append(f"schema_type: {source.schema_type}")
     out.append("summary: >-")
     out.extend(f"  {line}" for line in _wrap(source.summary))
     out.append(f"also_known_as: {_yaml_value(source.also_known_as, flow=True)}")
@@ -300,9 +328,9 @@ def dump(source):
     out.append(f"reviewed_by: {_yaml_value(source.reviewed_by)}")
     out.append(f"status: {source.status}")
     out.append("---")
-    for kind, label in SectionKind.choices:
-        if kind in source.sections:
-            out += ["", f"## {label}", "", source.sections[kind]]
+    for section in sections_of(source.kind):
+        if section in source.sections:
+            out += ["", f"## {SectionKind(section).label}", "", source.sections[section]]
     return "\n".join(out) + "\n"
 
 

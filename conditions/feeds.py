@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils.feedgenerator import Atom1Feed
 
 from .models import Article
@@ -11,7 +11,7 @@ FEED_SIZE = 50
 
 
 class LatestArticlesFeed(Feed):
-    link = reverse_lazy("conditions:index")
+    link = reverse_lazy("conditions:library")
 
     def title(self):
         return f"{settings.HEALTHLIB_SITE_NAME}: new and updated articles"
@@ -35,7 +35,8 @@ class LatestArticlesFeed(Feed):
         return article.updated_at
 
     def item_guid(self, article):
-        return f"{self.link}{article.slug}/"
+        # Stable across kinds and renames of the prefix: the address conditions had when feeds began.
+        return f"{reverse('conditions:index', args=['conditions'])}{article.slug}/"
 
     item_guid_is_permalink = False
 

@@ -14,15 +14,16 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from reversion.models import Version
 
+from .kinds import sections_of
 from .models import Article, ArticleSection, Category, SectionKind
 
-COMPARED_FIELDS = [("title", "Title"), ("summary", "Summary"), ("also_known_as", "Also known as"), ("status", "Status"),
+COMPARED_FIELDS = [("title", "Title"), ("kind", "Kind"), ("summary", "Summary"), ("also_known_as", "Also known as"), ("status", "Status"),
                    ("reviewed_on", "Last reviewed"), ("reviewed_by", "Reviewed by"), ("categories", "Categories"),
                    ("related", "Related articles")]
 # What a restore or a recovery brings back from a version; the workflow fields (status,
 # review, publication) are never taken from a version: publishing is a separate,
 # permissioned step (conditions.permissions).
-RESTORED_FIELDS = ["title", "slug", "kind", "summary", "also_known_as"]
+RESTORED_FIELDS = ["title", "slug", "kind", "schema_type", "summary", "also_known_as"]
 
 
 @dataclass
@@ -93,9 +94,13 @@ def _snapshot(data, category_ids, related_ids, sections):
             value = ", ".join(value or [])
         elif name == "status":
             value = str(Article.Status(value).label) if value in Article.Status.values else (value or "")
+        elif name == "kind":
+            value = str(Article.Kind(value).label) if value in Article.Kind.values else (value or "")
         out[label] = "" if value is None else str(value)
+    kind_sections = sections_of(data.get("kind")) if data.get("kind") in Article.Kind.values else ()
     for kind in SectionKind:
-        out[str(kind.label)] = sections.get(kind.value, "")
+        if kind.value in sections or kind.value in kind_sections:
+            out[str(kind.label)] = sections.get(kind.value, "")
     return out
 
 

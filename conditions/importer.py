@@ -168,7 +168,7 @@ def apply_source(source, user=None):
         check_change(user, article, source.status)
     outcome = "created" if article is None else "updated"
     article = article or Article(slug=source.slug)
-    for name in ("title", "kind", "summary", "also_known_as", "reviewed_on", "reviewed_by", "status"):
+    for name in ("title", "kind", "schema_type", "summary", "also_known_as", "reviewed_on", "reviewed_by", "status"):
         setattr(article, name, getattr(source, name))
     if user is not None and not can_publish(user):
         # As in the admin: only a medical reviewer records a review.

@@ -1,7 +1,7 @@
-"""Condition articles stored as structured sections.
+"""Articles of every kind (``kinds``) stored as structured sections.
 
 Sections live in their own model, ``ArticleSection`` (one row per section present,
-keyed by a fixed ``SectionKind``), rather than eighteen Markdown/HTML column pairs on
+keyed by a fixed ``SectionKind``), rather than a Markdown/HTML column pair per section on
 ``Article``: a page, the search index and the admin iterate one ordered list; an absent
 section is an absent row rather than two empty columns; a new section kind is one enum
 member rather than a migration of every article; and each section is indexed on its
@@ -25,6 +25,7 @@ import uuid
 
 import reversion
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import models, transaction
 from django.db.models import Prefetch, Q
@@ -34,29 +35,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import markdown
+from .kinds import KINDS, ArticleKind, SectionKind, section_label, sections_of
 from .validators import validate_slug
+
+__all__ = ["Article", "ArticleImage", "ArticleLink", "ArticleSection", "Category", "SectionKind", "sections_rendered"]
 
 # Sent when re-rendering changed an article's section HTML (a linked article was
 # published, unpublished, renamed or deleted): ``article``, ``sections`` (the changed ones).
 sections_rendered = Signal()
-
-
-class SectionKind(models.TextChoices):
-    """The fixed section list, in page order. Values double as the ``h2`` anchors."""
-
-    OVERVIEW = "overview", _("Overview")
-    SYMPTOMS_CAUSES = "symptoms-and-causes", _("Symptoms and Causes")
-    DIAGNOSIS_TESTS = "diagnosis-and-tests", _("Diagnosis and Tests")
-    MANAGEMENT_TREATMENT = "management-and-treatment", _("Management and Treatment")
-    OUTLOOK_PROGNOSIS = "outlook-prognosis", _("Outlook / Prognosis")
-    PREVENTION = "prevention", _("Prevention")
-    LIVING_WITH = "living-with", _("Living With")
-    KEY_POINTS = "key-points", _("Key Points")
-    REFERENCES = "references", _("References")
-
-    @classmethod
-    def position(cls, kind):
-        return cls.values.index(kind)
 
 
 class Category(models.Model):
@@ -115,12 +101,15 @@ class Article(models.Model):
         REVIEW = "review", _("In review")
         PUBLISHED = "published", _("Published")
 
-    class Kind(models.TextChoices):
-        CONDITION = "condition", _("Condition")
+    Kind = ArticleKind
 
     title = models.CharField(max_length=200)
     slug = models.SlugField(max_length=200, unique=True, validators=[validate_slug])
-    kind = models.CharField(max_length=20, choices=Kind, default=Kind.CONDITION)
+    kind = models.CharField(max_length=20, choices=Kind, default=Kind.CONDITION, db_index=True)
+    schema_type = models.CharField(
+        max_length=40, blank=True,
+        help_text=_("The schema.org type the article is about, when more precise than its kind's (ImagingTest, Drug, …)."),
+    )
     summary = models.TextField(help_text=_("One or two plain-language sentences."))
     also_known_as = models.JSONField(default=list, blank=True, help_text=_("Other names, abbreviations and lay terms."))
     categories = models.ManyToManyField(Category, related_name="articles", blank=True)
@@ -145,7 +134,7 @@ class Article(models.Model):
     def __str__(self):
         return self.title
 
-    LINK_STATE_FIELDS = ("slug", "title", "status", "published_title")
+    LINK_STATE_FIELDS = ("slug", "kind", "title", "status", "published_title")
 
     @classmethod
     def from_db(cls, db, field_names, values, **kwargs):
@@ -154,14 +143,15 @@ class Article(models.Model):
         return instance
 
     def link_state(self):
-        """``(slug, is_published, link_title)``: all that other pages show of this article.
+        """``(slug, is_published, link_title, kind)``: all that other pages show of this article
+        (the kind decides its address).
 
         ``None`` when a field it needs was deferred (``.only()``), so loading a list never
         costs a query per row.
         """
         if any(name not in self.__dict__ for name in self.LINK_STATE_FIELDS):
             return None
-        return (self.slug, self.is_published, self.link_title)
+        return (self.slug, self.is_published, self.link_title, self.kind)
 
     @property
     def link_title(self):
@@ -174,8 +164,36 @@ class Article(models.Model):
         previous = getattr(self, "_saved_link_state", None)
         return bool(previous and previous[1])
 
+    def clean(self):
+        super().clean()
+        info = KINDS.get(self.kind)
+        if info is not None and self.schema_type and self.schema_type not in info.schema_types:
+            raise ValidationError({"schema_type": f"“{self.schema_type}” does not fit a {info.label.lower()} article; "
+                                                  f"use one of {', '.join(info.schema_types)}, or leave it empty."})
+
     def get_absolute_url(self):
-        return reverse("conditions:article", args=[self.slug])
+        return reverse("conditions:article", args=[KINDS[self.kind].path, self.slug])
+
+    @property
+    def kind_info(self):
+        """The ``kinds.KindInfo`` of this article's kind."""
+        return KINDS[self.kind]
+
+    @property
+    def section_kinds(self):
+        """The sections this article's kind has, in page order."""
+        return sections_of(self.kind)
+
+    @property
+    def about_type(self):
+        """The schema.org type the article is about: its ``schema_type`` if allowed for its kind, else the kind's default."""
+        info = self.kind_info
+        return self.schema_type if self.schema_type in info.schema_types else info.default_schema_type
+
+    def sections_outside_kind(self, kind, present=None):
+        """Labels of the sections ``present`` (default: the saved ones) that ``kind`` does not have."""
+        present = [section.kind for section in self.sections.all()] if present is None else present
+        return [str(SectionKind(name).label) for name in present if name not in sections_of(kind)]
 
     @property
     def next_review_due(self):
@@ -274,6 +292,11 @@ class ArticleSection(models.Model):
     def template_names(self):
         """A section kind may have its own template (key points, references)."""
         return [f"conditions/sections/{self.kind}.html", "conditions/sections/section.html"]
+
+    @property
+    def label(self):
+        """The heading shown on the page ("How It Works" for a medicine's Procedure Details)."""
+        return section_label(self.kind, self.article.schema_type)
 
     def save(self, *args, **kwargs):
         self.position = SectionKind.position(self.kind)

@@ -95,6 +95,11 @@ def trail(*crumbs):
     return [Crumb(_("Home"), reverse("home")), *(Crumb(str(name), url) for name, url in crumbs)]
 
 
-def conditions_trail(*crumbs):
-    """``trail`` through the A–Z of conditions."""
-    return trail((_("Diseases & Conditions"), reverse("conditions:index")), *crumbs)
+def library_trail(*crumbs):
+    """``trail`` through the Health Library page (every kind of article, every body system)."""
+    return trail((_("Health Library"), reverse("conditions:library")), *crumbs)
+
+
+def kind_trail(info, *crumbs):
+    """``library_trail`` through the A–Z of one kind (``kinds.KindInfo``): Home / Health Library / Diagnostics & Tests / …"""
+    return library_trail((info.plural, reverse("conditions:index", args=[info.path])), *crumbs)

@@ -1,13 +1,20 @@
 """What search engines and link previews read: schema.org JSON-LD and robots.txt (the sitemap: ``sitemaps``).
 
 The article's structured data follows the NHS website's content model: a
-``MedicalWebPage`` about a ``MedicalCondition``, one ``HealthTopicContent`` part per
+``MedicalWebPage`` ``about`` the article's subject, one ``HealthTopicContent`` part per
 section with its ``hasHealthAspect``, and a ``BreadcrumbList``. ``reviewedBy`` appears
 only when a reviewer is recorded: we never invent one.
 
-schema.org has no "diagnosis" aspect; "Diagnosis and Tests" maps to
-``ScreeningHealthAspect`` ("how to screen or further filter a topic"), the nearest.
-References are not a health aspect and are left out of ``hasPart``.
+The subject's type is the article's kind's (``kinds.KINDS``): ``MedicalCondition``,
+``MedicalSignOrSymptom``, ``MedicalTest``, ``MedicalProcedure``, ``AnatomicalStructure``,
+or the more precise type the article names (``schema_type``: ``ImagingTest``, ``Drug``,
+``AnatomicalSystem``, …; https://schema.org/MedicalEntity).
+
+Each section maps to the nearest members of schema.org's ``HealthAspectEnumeration``
+(https://schema.org/HealthAspectEnumeration). There is no "diagnosis" aspect: "Diagnosis
+and Tests" and a test's "Results and Follow-Up" map to ``ScreeningHealthAspect`` ("how to
+screen or further filter a topic"), the nearest; "Anatomy" has none nearer than
+``OverviewHealthAspect``. References are not a health aspect and are left out of ``hasPart``.
 """
 
 import json
@@ -29,6 +36,19 @@ HEALTH_ASPECTS = {
     SectionKind.OUTLOOK_PROGNOSIS: ["PrognosisHealthAspect"],
     SectionKind.PREVENTION: ["PreventionHealthAspect"],
     SectionKind.LIVING_WITH: ["LivingWithHealthAspect", "SeeDoctorHealthAspect"],
+    SectionKind.POSSIBLE_CAUSES: ["CausesHealthAspect"],
+    SectionKind.CARE_TREATMENT: ["TreatmentsHealthAspect", "SelfCareHealthAspect"],
+    SectionKind.TEST_DETAILS: ["HowOrWhereHealthAspect", "PatientExperienceHealthAspect"],
+    SectionKind.RESULTS_FOLLOW_UP: ["ScreeningHealthAspect"],
+    SectionKind.RISKS: ["RisksOrComplicationsHealthAspect", "SafetyHealthAspect"],
+    SectionKind.PROCEDURE_DETAILS: ["HowItWorksHealthAspect", "HowOrWhereHealthAspect"],
+    SectionKind.RISKS_BENEFITS: ["RisksOrComplicationsHealthAspect", "BenefitsHealthAspect", "SideEffectsHealthAspect"],
+    SectionKind.RECOVERY_OUTLOOK: ["PrognosisHealthAspect", "PatientExperienceHealthAspect"],
+    SectionKind.WHEN_TO_GET_HELP: ["SeeDoctorHealthAspect"],
+    SectionKind.FUNCTION: ["HowItWorksHealthAspect"],
+    SectionKind.ANATOMY: ["OverviewHealthAspect"],
+    SectionKind.CONDITIONS_DISORDERS: ["RelatedTopicsHealthAspect"],
+    SectionKind.CARE: ["PreventionHealthAspect", "SelfCareHealthAspect"],
     SectionKind.KEY_POINTS: ["OverviewHealthAspect"],
 }
 # json.dumps leaves these alone; inside <script> they could end it or open a comment.
@@ -67,11 +87,11 @@ def article_structured_data(request, article, sections, trail):
         "description": article.summary,
         "inLanguage": "en",
         "dateModified": article.updated_at.isoformat(),
-        "about": {"@type": "MedicalCondition", "name": article.title, **({"alternateName": article.also_known_as} if article.also_known_as else {})},
+        "about": {"@type": article.about_type, "name": article.title, **({"alternateName": article.also_known_as} if article.also_known_as else {})},
         "hasPart": [
             {
                 "@type": "HealthTopicContent",
-                "name": str(section.get_kind_display()),
+                "name": str(section.label),
                 "url": f"{url}#{section.kind}",
                 "hasHealthAspect": [SCHEMA + aspect for aspect in HEALTH_ASPECTS[section.kind]],
             }

@@ -1,5 +1,5 @@
-"""Public pages of the articles app: home, the A–Z index, an article, a category; and the
-health check load balancers ask (database, cache and search)."""
+"""Public pages of the articles app: home, the library (every kind), each kind's A–Z index,
+an article, a category; and the health check load balancers ask (database, cache and search)."""
 
 from django.core.cache import caches
 from django.db import connection
@@ -11,8 +11,9 @@ from django.urls import reverse
 from healthlib.pagecache import public_page
 
 from . import seo
+from .kinds import KIND_BY_PATH, KINDS, ArticleKind
 from .models import Article, Category
-from .navigation import AZ_LETTERS, az_bar, az_entries, conditions_trail, letter_from_key, letter_key, letters_in_use
+from .navigation import AZ_LETTERS, az_bar, az_entries, kind_trail, letter_from_key, letter_key, letters_in_use, library_trail
 from .search import get_backend
 
 
@@ -23,44 +24,68 @@ def home(request):
         request,
         "home.html",
         {
-            "az_bar": az_bar(letters_in_use(articles)),
+            "az_bar": az_bar(letters_in_use(articles.filter(kind=ArticleKind.CONDITION))),
+            "az_kind": KINDS[ArticleKind.CONDITION],
+            "kinds": kinds_with_counts(),
             "categories": categories_with_counts(),
-            "recent": articles.order_by("-updated_at", "title").only("slug", "title", "summary", "updated_at")[:6],
+            "recent": articles.order_by("-updated_at", "title").only("slug", "kind", "title", "summary", "updated_at")[:6],
         },
     )
 
 
 @public_page
-def article_index(request, letter=None):
-    """One letter of the A–Z (the first letter in use at ``/conditions/``), every letter linked."""
-    entries = az_entries(Article.objects.published().only("slug", "title", "also_known_as"))
+def library(request):
+    """Every kind of article, with its A–Z, and every body system: where to browse from."""
+    crumbs = library_trail()
+    return render(request, "conditions/library.html", {
+        "kinds": kinds_with_counts(), "categories": categories_with_counts(),
+        "breadcrumbs": crumbs, "structured_data": seo.breadcrumb_data(request, crumbs),
+    })
+
+
+def kinds_with_counts():
+    """``[(KindInfo, published articles of that kind)]`` for the kinds that have any, in ``KINDS`` order (one query)."""
+    counts = dict(Article.objects.published().values_list("kind").annotate(n=Count("pk")).values_list("kind", "n"))
+    return [(info, counts[kind]) for kind, info in KINDS.items() if counts.get(kind)]
+
+
+@public_page
+def article_index(request, kind_path, letter=None):
+    """One letter of a kind's A–Z (the first letter in use at ``/tests/``), every letter linked."""
+    info = KIND_BY_PATH[kind_path]
+    entries = az_entries(Article.objects.published().filter(kind=info.kind).only("slug", "kind", "title", "also_known_as"))
     in_use = {entry.letter for entry in entries}
     if letter is None:
         current = next((candidate for candidate in AZ_LETTERS if candidate in in_use), AZ_LETTERS[0])
     else:
         if letter_from_key(letter.lower()) and letter != letter.lower():
-            return redirect("conditions:letter", letter.lower(), permanent=True)
+            return redirect("conditions:letter", kind_path, letter.lower(), permanent=True)
         current = letter_from_key(letter)
         if current not in in_use:
             raise Http404("No article is filed under that letter.")  # the A–Z bar does not link it either
-    crumbs = conditions_trail((current, reverse("conditions:letter", args=[letter_key(current)])))
+    crumbs = kind_trail(info, (current, reverse("conditions:letter", args=[kind_path, letter_key(current)])))
     return render(
         request,
         "conditions/article_index.html",
-        {"letter": current, "entries": [entry for entry in entries if entry.letter == current],
+        {"az_kind": info, "letter": current, "entries": [entry for entry in entries if entry.letter == current],
          "az_bar": az_bar(in_use, current), "breadcrumbs": crumbs, "structured_data": seo.breadcrumb_data(request, crumbs),
          "canonical": crumbs[-1].url},
     )
 
 
 @public_page
-def article_detail(request, slug):
-    """An article; staff who may view articles also see drafts and articles in review, marked as a preview."""
+def article_detail(request, kind_path, slug):
+    """An article; staff who may view articles also see drafts and articles in review, marked as a preview.
+
+    Under another kind's prefix (``/conditions/mri/``) it answers 301 to its own address.
+    """
     preview = request.user.is_staff and request.user.has_perm("conditions.view_article")
     articles = Article.objects.all() if preview else Article.objects.published()
     article = get_object_or_404(articles.with_page_data(), slug=slug)
+    if article.kind_info.path != kind_path:
+        return redirect(article, permanent=True)
     sections = article.sections.all()
-    crumbs = conditions_trail((article.title, article.get_absolute_url()))
+    crumbs = kind_trail(article.kind_info, (article.title, article.get_absolute_url()))
     response = render(
         request,
         "conditions/article_detail.html",
@@ -81,8 +106,8 @@ def article_detail(request, slug):
 @public_page
 def category_detail(request, slug):
     category = get_object_or_404(Category, slug=slug)
-    articles = category.articles.published().only("slug", "title", "summary")
-    crumbs = conditions_trail((category.name, category.get_absolute_url()))
+    articles = category.articles.published().only("slug", "kind", "title", "summary")
+    crumbs = library_trail((category.name, category.get_absolute_url()))
     return render(request, "conditions/category_detail.html", {
         "category": category, "articles": articles, "breadcrumbs": crumbs, "structured_data": seo.breadcrumb_data(request, crumbs),
     })

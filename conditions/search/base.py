@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from ..kinds import KINDS
+
 
 @dataclass
 class Hit:
@@ -26,13 +28,19 @@ class Hit:
     section: str = ""               # kind of the best-matching section (its page anchor)
     section_label: str = ""
     snippet: str = ""               # sanitized HTML with <mark> around matched words
+    kind: str = ""                  # the article's kind (condition, symptom, test, treatment, body)
+
+    @property
+    def kind_label(self):
+        return KINDS[self.kind].label if self.kind in KINDS else ""
 
 
 class SearchResults(Sequence):
     """Every hit for one query, best first, as a sequence Django's ``Paginator`` pages.
 
     How many there are is known when the backend returns (``len()``, ``count()``), with
-    the counts per category, the "Did you mean" ``suggestion`` ('' when none) and whether
+    the counts per category and per kind of article (each facet counted with the other's
+    filter applied, not its own), the "Did you mean" ``suggestion`` ('' when none) and whether
     the hits come from the typo-tolerant retry (``fuzzy``). Hits are ranked and built only
     when asked for: ``results[10:20]`` is a list of the ``Hit`` objects ranked 11th to
     20th, for which ``fetch(start, stop)`` asks the backend (a ``([Hit, …], partial)``
@@ -41,10 +49,11 @@ class SearchResults(Sequence):
     ``SearchTooComplex`` when nothing of it was found in time.
     """
 
-    def __init__(self, query, *, total=0, fetch=None, category_counts=None, suggestion="", fuzzy=False):
+    def __init__(self, query, *, total=0, fetch=None, category_counts=None, kind_counts=None, suggestion="", fuzzy=False):
         self.query = query
         self.total = total
         self.category_counts = category_counts or {}  # category slug → number of hits
+        self.kind_counts = kind_counts or {}  # article kind → number of hits
         self.suggestion = suggestion
         self.fuzzy = fuzzy
         self.partial = False
@@ -139,8 +148,9 @@ class BaseSearchBackend:
         """Raise ``SearchUnavailable`` unless the index can be read (cheaply: for health checks)."""
         raise NotImplementedError
 
-    def search(self, query, *, category=None, budget=None):
-        """``SearchResults`` for ``query`` (in the category with slug ``category``, if given),
+    def search(self, query, *, category=None, kind=None, budget=None):
+        """``SearchResults`` for ``query`` (in the category with slug ``category`` and of the
+        article kind ``kind``, if given),
         within ``budget`` seconds from now, slices included (default
         ``HEALTHLIB_SEARCH_TIME_BUDGET``); ``SearchTooComplex`` when nothing was found in
         time, ``SearchUnavailable`` when the index cannot be read."""

@@ -61,6 +61,7 @@ class SearchDocument:
     url: str
     summary: str
     aka: tuple
+    kind: str  # the article's kind (condition, symptom, test, treatment, body)
     categories: tuple
     sections: tuple  # ((kind, plain text), …) in page order, References left out
 
@@ -72,6 +73,7 @@ class SearchDocument:
             url=article.get_absolute_url(),
             summary=article.summary,
             aka=tuple(article.also_known_as),
+            kind=article.kind,
             categories=tuple(sorted(category.slug for category in article.categories.all())),
             sections=tuple(
                 (section.kind, plain_text(section.html))

@@ -1,14 +1,15 @@
-"""The search page's query parameters as a Django form: ``q``, ``category`` and ``page``.
+"""The search page's query parameters as a Django form: ``q``, ``kind``, ``category`` and ``page``.
 
 Each parameter is read once (the first value, if repeated), cleaned here and never
 trusted: a query is normalised (``documents.clean_query``) and refused only when absurdly
-long; an unknown category or a malformed page number is ignored rather than refused, as a
+long; an unknown kind or category or a malformed page number is ignored rather than refused, as a
 patient who edits an address by hand still gets results.
 """
 
 from django import forms
 from django.core.exceptions import ValidationError
 
+from ..kinds import KINDS
 from ..models import Category
 from .documents import clean_query
 
@@ -18,6 +19,7 @@ TOO_LONG = "That search is too long. Try a few words, such as the name of a cond
 
 class SearchForm(forms.Form):
     q = forms.CharField(required=False, strip=False)
+    kind = forms.CharField(required=False)
     category = forms.CharField(required=False)
     page = forms.IntegerField(required=False)
 
@@ -31,6 +33,10 @@ class SearchForm(forms.Form):
             raise ValidationError(TOO_LONG)
         return query
 
+    def clean_kind(self):
+        kind = self.cleaned_data["kind"]
+        return KINDS.get(kind)
+
     def clean_category(self):
         slug = self.cleaned_data["category"]
         # No slug holds a NUL (and PostgreSQL refuses one in a parameter): no filter.
@@ -42,7 +48,7 @@ class SearchForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         # "?page=abc" is the first page; a category no slug can be (a NUL, say) is no filter.
-        for name, default in (("page", 1), ("category", None)):
+        for name, default in (("page", 1), ("category", None), ("kind", None)):
             if name in self.errors:
                 del self.errors[name]
                 cleaned[name] = default

@@ -43,6 +43,7 @@ class SearchEntry(models.Model):
     summary = models.TextField()
     sections = models.JSONField(default=list)  # [[kind, plain text], …]
     categories = models.JSONField(default=list)
+    kind = models.CharField(max_length=20, default="condition")  # the article's kind
     content_hash = models.CharField(max_length=32)
     folded_title = models.TextField()
     folded_aka = models.TextField(blank=True)

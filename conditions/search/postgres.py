@@ -70,7 +70,7 @@ AUTOCOMPLETE_CANDIDATES = 300
 FULL_RANK_LIMIT = 1000  # broad queries: fully rank only the best this many
 EXACT_NAME_BONUS = 1000.0  # the query is an article's title or other name: first, whatever else matches
 HEADLINE = dict(start_sel="\x01", stop_sel="\x02", max_words=40, min_words=20, short_word=2, max_fragments=1, fragment_delimiter="\x03")
-HIT_FIELDS = ("pk", "slug", "url", "title", "names", "summary", "sections")
+HIT_FIELDS = ("pk", "slug", "kind", "url", "title", "names", "summary", "sections")
 
 
 def stems(text):
@@ -91,6 +91,7 @@ def _entry_fields(document):
         summary=document.summary,
         sections=[list(section) for section in document.sections],
         categories=list(document.categories),
+        kind=document.kind,
         content_hash=document.content_hash,
         folded_title=fold(document.title),
         folded_aka=fold("\n".join(document.aka)),
@@ -190,23 +191,23 @@ class PostgresSearchBackend(BaseSearchBackend):
         milliseconds = max(1, int(deadline.remaining() * 1000))  # 0 would mean no limit at all
         cursor.execute("SELECT set_config('statement_timeout', %s, true)", [f"{milliseconds}ms"])
 
-    def search(self, query, *, category=None, budget=None):
+    def search(self, query, *, category=None, kind=None, budget=None):
         deadline = Deadline(budget)
         phrases, words = query_words(query)
         if not phrases and not words:
             return SearchResults(query)
         suggestion = self._spelling(query, deadline)
         with self._budgeted(deadline):
-            results = self._search(query, phrases, words, query, category, deadline)
+            results = self._search(query, phrases, words, query, category, kind, deadline)
             if not results.total and suggestion:
                 # Typo-tolerant retry with the closest indexed spellings.
                 _, corrected = query_words(suggestion)
-                results = self._search(query, phrases, corrected, suggestion, category, deadline)
+                results = self._search(query, phrases, corrected, suggestion, category, kind, deadline)
                 results.fuzzy = bool(results.total)
         results.suggestion = suggestion
         return results
 
-    def _search(self, query, phrases, words, text, category, deadline):
+    def _search(self, query, phrases, words, text, category, kind, deadline):
         """``SearchResults`` for the parts, counted now and ranked when sliced."""
         parts = [SearchQuery(f'"{fold(p)}"', config=CONFIG, search_type="websearch") for p in phrases]
         parts += [SearchQuery(fold(w), config=CONFIG, search_type="websearch") for w in words]
@@ -214,9 +215,12 @@ class PostgresSearchBackend(BaseSearchBackend):
         matches = SearchEntry.objects.filter(vector=tsquery)
         with connection.cursor() as cursor:
             self._time_left(cursor, deadline)
-            category_counts = self._category_counts(matches)
-            if category:
-                matches = matches.filter(categories__contains=[category])
+            in_category = matches.filter(categories__contains=[category]) if category else matches
+            of_kind = matches.filter(kind=kind) if kind else matches
+            category_counts = self._category_counts(of_kind)
+            self._time_left(cursor, deadline)
+            kind_counts = dict(in_category.order_by().values_list("kind").annotate(n=Count("pk")).values_list("kind", "n"))
+            matches = in_category.filter(kind=kind) if kind else in_category
             self._time_left(cursor, deadline)
             total = matches.count()
         exact = normalize_name(text)
@@ -244,7 +248,7 @@ class PostgresSearchBackend(BaseSearchBackend):
                     if best:
                         sections[row["pk"]] = [tuple(section) for section in row["sections"]].index(best)
                     hits.append(Hit(
-                        slug=row["slug"], title=row["title"], url=row["url"], summary=row["summary"],
+                        slug=row["slug"], kind=row["kind"], title=row["title"], url=row["url"], summary=row["summary"],
                         matched_name=matched_other_name(row["title"], row["names"][1:], query_stems, stems),
                         section=kind, section_label=str(SectionKind(kind).label) if kind else "",
                     ))
@@ -255,7 +259,7 @@ class PostgresSearchBackend(BaseSearchBackend):
                     hit.snippet = _marked(headlines[row["pk"]])
             return hits, False
 
-        return SearchResults(query, total=total, fetch=fetch, category_counts=category_counts)
+        return SearchResults(query, total=total, fetch=fetch, category_counts=category_counts, kind_counts=kind_counts)
 
     @staticmethod
     def _category_counts(matches):

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 
 from healthlib.ratelimit import rate_limited
 
+from ..kinds import KINDS
 from ..models import Category
 from ..views import categories_with_counts
 from . import get_backend
@@ -39,12 +40,12 @@ def search(request):
     if not form.is_valid():
         context["error"] = form.errors["q"][0]
         return render(request, TEMPLATE, context, status=400)
-    query, category = form.cleaned_data["q"], form.cleaned_data["category"]
+    query, category, kind = form.cleaned_data["q"], form.cleaned_data["category"], form.cleaned_data["kind"]
     context["query"] = query
     if not query:
         return render(request, TEMPLATE, context)
     try:
-        results = get_backend().search(query, category=category.slug if category else None)
+        results = get_backend().search(query, category=category.slug if category else None, kind=kind.kind if kind else None)
         # A page past the last shows the last (the hits of a page are ranked here, on slicing).
         page = Paginator(results, RESULTS_PER_PAGE).get_page(form.cleaned_data["page"])
     except SearchUnavailable:
@@ -57,6 +58,8 @@ def search(request):
     context.update(
         results=results,
         category=category,
+        kind=kind,
+        kind_facets=[(info, results.kind_counts[name]) for name, info in KINDS.items() if results.kind_counts.get(name)],
         facets=sorted(((names[slug], slug, count) for slug, count in results.category_counts.items() if slug in names)),
         page_obj=page,
         page_range=page.paginator.get_elided_page_range(page.number, on_each_side=3, on_ends=1),

@@ -82,6 +82,7 @@ def build_schema():
         sections=fields.STORED(),
         content_hash=fields.STORED(),
         categories=fields.KEYWORD(commas=True, stored=True),
+        kind=fields.ID(stored=True),
         spell=fields.TEXT(analyzer=PLAIN, spelling=True, phrase=False),
         names_exact=fields.KEYWORD(commas=True, lowercase=True),
         card=fields.COLUMN(columns.PickleColumn(columns.VarBytesColumn())),
@@ -147,6 +148,7 @@ class WhooshSearchBackend(BaseSearchBackend):
             names=names,
             content_hash=document.content_hash,
             categories=",".join(document.categories),
+            kind=document.kind,
             title=document.title,
             aka="\n".join(document.aka),
             summary=document.summary,
@@ -292,7 +294,7 @@ class WhooshSearchBackend(BaseSearchBackend):
         exact = normalize_name(exact_text or text)
         return AndMaybe(main, Term("names_exact", exact, boost=1000.0)) if exact else main
 
-    def search(self, query, *, category=None, budget=None):
+    def search(self, query, *, category=None, kind=None, budget=None):
         deadline = Deadline(budget)
         q = self._build_query(query)
         if q is None:
@@ -306,9 +308,12 @@ class WhooshSearchBackend(BaseSearchBackend):
                 q = self._build_query(query, fuzzy=True, exact_text=suggestion)
                 matching = derived.matching(searcher, q, deadline)
                 fuzzy = bool(matching)
-            category_counts = {slug: count for slug, docs in derived.categories.items() if (count := len(matching & docs))}
-            if category:
-                matching = matching & derived.categories.get(category, frozenset())
+            in_category = matching & derived.categories.get(category, frozenset()) if category else matching
+            of_kind = matching & derived.kinds.get(kind, frozenset()) if kind else matching
+            category_counts = {slug: count for slug, docs in derived.categories.items() if (count := len(of_kind & docs))}
+            kind_counts = {name: count for name, docs in derived.kinds.items() if (count := len(in_category & docs))}
+            matching = in_category & of_kind
+        filtered = bool(category or kind)
         _, words = query_words(query)
         words += suggestion.split() if fuzzy else []
         stems = {stem for word in words for stem in self._stems(word)}
@@ -317,16 +322,19 @@ class WhooshSearchBackend(BaseSearchBackend):
         def fetch(start, stop):
             # Score only as far as the slice asked for, among the matching documents.
             with self._searcher() as (searcher, current):
-                allowed = matching if category else None
-                if category and current is not derived:  # the index changed since the count
-                    allowed = current.matching(searcher, q, deadline) & current.categories.get(category, frozenset())
+                allowed = matching if filtered else None
+                if filtered and current is not derived:  # the index changed since the count
+                    allowed = current.matching(searcher, q, deadline)
+                    allowed &= current.categories.get(category, frozenset()) if category else allowed
+                    allowed &= current.kinds.get(kind, frozenset()) if kind else allowed
                 found, partial = self._top(searcher, q, stop, allowed, deadline)
                 if partial and found.scored_length() <= start:
                     raise SearchTooComplex  # out of time before anything of this slice was scored
                 return [self._hit(hit.fields(), stems, pattern) for hit in found[start:stop]], partial
 
         return SearchResults(
-            query, total=len(matching), fetch=fetch, category_counts=category_counts, suggestion=suggestion, fuzzy=fuzzy
+            query, total=len(matching), fetch=fetch, category_counts=category_counts, kind_counts=kind_counts, suggestion=suggestion,
+            fuzzy=fuzzy,
         )
 
     @staticmethod
@@ -349,6 +357,7 @@ class WhooshSearchBackend(BaseSearchBackend):
             title=stored["title"],
             url=stored["url"],
             summary=stored["summary"],
+            kind=stored.get("kind", ""),
             matched_name=matched_name,
             section=kind,
             section_label=str(SectionKind(kind).label) if kind else "",
@@ -398,6 +407,10 @@ class _Derived:
         self.categories = {
             category.decode() if isinstance(category, bytes) else category: frozenset(reader.postings("categories", category).all_ids())
             for category in reader.lexicon("categories")
+        }
+        self.kinds = {
+            kind.decode() if isinstance(kind, bytes) else kind: frozenset(reader.postings("kind", kind).all_ids())
+            for kind in (reader.lexicon("kind") if "kind" in reader.indexed_field_names() else ())
         }
         cards = reader.column_reader("card")
         live = set(reader.all_doc_ids())
