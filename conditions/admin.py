@@ -72,7 +72,8 @@ class ArticleForm(forms.ModelForm):
         sections = {section.kind: section.markdown for section in self.instance.sections.all()} if self.instance.pk else {}
         # Which kind's sections the page showed travels with the form, so a kind changed in
         # the same submission is checked against the text the editor actually sent.
-        self.fields["sections_kind"] = forms.ChoiceField(choices=Article.Kind.choices, initial=self.sections_kind, widget=forms.HiddenInput)
+        self.fields["sections_kind"] = forms.ChoiceField(
+            choices=Article.Kind.choices, initial=self.sections_kind, required=False, widget=forms.HiddenInput)
         for name in section_fields(self.sections_kind):
             kind = SECTION_FIELDS[name]
             self.fields[name] = forms.CharField(

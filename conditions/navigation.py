@@ -8,6 +8,7 @@ import string
 import unicodedata
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -97,7 +98,7 @@ def trail(*crumbs):
 
 def library_trail(*crumbs):
     """``trail`` through the Health Library page (every kind of article, every body system)."""
-    return trail((_("Health Library"), reverse("conditions:library")), *crumbs)
+    return trail((settings.HEALTHLIB_SITE_NAME, reverse("conditions:library")), *crumbs)
 
 
 def kind_trail(info, *crumbs):

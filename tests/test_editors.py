@@ -32,7 +32,8 @@ def form_data(article=None, **overrides):
     }
     if article is not None:
         data.update(
-            title=article.title, slug=article.slug, summary=article.summary, also_known_as="\n".join(article.also_known_as),
+            title=article.title, slug=article.slug, kind=article.kind, summary=article.summary,
+            also_known_as="\n".join(article.also_known_as),
             status=article.status, reviewed_on=article.reviewed_on.isoformat() if article.reviewed_on else "",
             reviewed_by=article.reviewed_by, categories=[c.pk for c in article.categories.all()],
             related=[r.pk for r in article.related.all()],

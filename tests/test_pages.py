@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from conditions.kinds import sections_of
 from conditions.models import Article, Category, SectionKind
 
 pytestmark = pytest.mark.django_db
@@ -62,13 +63,13 @@ def test_model_article_page_structure(page):
     html, outline = page("/conditions/bone-marrow-edema/")
     breadcrumb = re.search(r'<nav class="breadcrumbs" aria-label="Breadcrumb">(.*?)</nav>', html, re.S).group(1)
     names = [unescape(name) for name in re.findall(r">([^<>]+)</a>", breadcrumb)]
-    assert names == ["Home", "Diseases & Conditions", "Bone Marrow Edema"]
+    assert names == ["Home", "Health Library", "Diseases & Conditions", "Bone Marrow Edema"]
     data = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S).group(1))
     assert [item["name"] for item in data["breadcrumb"]["itemListElement"]] == names, "one trail feeds the page and the JSON-LD"
     assert [h for h in outline.headings if h[0] == "h1"] == [("h1", "article-title", "Bone Marrow Edema")]
     assert "Also called:" in html
     section_ids = [h[1] for h in outline.headings if h[0] == "h2" and h[1] in SectionKind.values]
-    assert section_ids == SectionKind.values, "all nine sections, in the fixed order"
+    assert section_ids == list(sections_of("condition")), "all nine sections of a condition, in the fixed order"
     questions = [h for h in outline.headings if h[0] == "h3"]
     assert len(questions) >= 5 and all(h[1] and h[2].endswith("?") for h in questions)
     assert ("h3", "what-is-bone-marrow-edema", "What is bone marrow edema?") in questions
@@ -80,7 +81,7 @@ def test_model_article_page_structure(page):
     assert "Last reviewed on " in html
     assert "Medically reviewed by" not in html, "no reviewer is recorded, so none is named"
     assert "/conditions/osteoarthritis/" in outline.links and "/conditions/avascular-necrosis/" in outline.links
-    assert "Related conditions" in html
+    assert "Related articles" in html
     assert "not a substitute for professional medical advice" in html
     assert 'action="/search/"' in html and 'name="q"' in html
 

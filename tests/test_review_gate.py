@@ -228,7 +228,7 @@ def test_a_draft_title_never_reaches_live_pages_or_the_api(client, editor, djang
 
 def test_a_withdrawn_article_is_named_by_its_last_published_title(client, reviewer, django_capture_on_commit_callbacks, real_version_cache):
     target = Article.objects.get(slug="osteomalacia")
-    linking = [a.slug for a in Article.objects.published().linking_to_any(["osteomalacia"])]
+    linking = [a.get_absolute_url() for a in Article.objects.published().linking_to_any(["osteomalacia"])]
     assert linking, "the shipped articles link to osteomalacia"
     client.force_login(reviewer)
     version = pagecache.content_version()
@@ -239,13 +239,13 @@ def test_a_withdrawn_article_is_named_by_its_last_published_title(client, review
     with django_capture_on_commit_callbacks(execute=True):
         client.post(change_url(target), form_data(Article.objects.get(pk=target.pk), title="Soft bones: a draft rename"))
     assert pagecache.content_version() == version
-    page = Client().get(f"/conditions/{linking[0]}/").content.decode()
+    page = Client().get(linking[0]).content.decode()
     assert "Soft bones" not in page
     assert 'href="/conditions/osteomalacia/"' not in page, "no link to an article that is not live"
     with django_capture_on_commit_callbacks(execute=True):
         client.post("/admin/conditions/article/", {"action": "publish", "_selected_action": [target.pk]})
     assert pagecache.content_version() != version
-    assert 'href="/conditions/osteomalacia/"' in Client().get(f"/conditions/{linking[0]}/").content.decode()
+    assert 'href="/conditions/osteomalacia/"' in Client().get(linking[0]).content.decode()
 
 
 def test_only_live_changes_retire_the_page_cache(editor, django_capture_on_commit_callbacks, real_version_cache):

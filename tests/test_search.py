@@ -151,14 +151,14 @@ def test_no_text_makes_search_fail(backend, text):
 def test_results_page_pagination_and_category_filter(backend, client):
     html = client.get("/search/", {"q": "bone"}).content.decode()
     assert "page 1 of" in html and 'rel="next"' in html
-    assert "Filter by category" in html and "Cancer (" in html
+    assert "Body system" in html and "Type of article" in html and "Cancer (" in html
     filtered = client.get("/search/", {"q": "bone", "category": "cancer"}).content.decode()
     assert "in Cancer" in filtered and "/conditions/osteoporosis/" not in filtered
 
 
 def test_zero_results_page_is_friendly(backend, client):
     html = client.get("/search/", {"q": "qqqzzzxxx"}).content.decode()
-    assert "We found no articles" in html and "A–Z index" in html and "/categories/" in html
+    assert "We found no articles" in html and "/library/" in html and "/categories/" in html
 
 
 def test_did_you_mean_link_on_results_page(backend, client):
@@ -420,7 +420,7 @@ def test_out_of_time_search_is_too_complex_never_a_500(backend, client, settings
         backend.search("bone pain")
     response = client.get("/search/", {"q": "bone pain"})
     assert response.status_code == 422
-    assert TOO_COMPLEX in response.content.decode() and "A–Z index" in response.content.decode()
+    assert TOO_COMPLEX in response.content.decode() and "/library/" in response.content.decode()
     api = client.get("/api/v1/search/", {"q": "bone pain"})
     assert api.status_code == 422 and api.json() == {"error": TOO_COMPLEX}
     assert api["Access-Control-Allow-Origin"] == "*"
@@ -494,3 +494,22 @@ def test_result_links_keep_the_query_and_reset_the_page_where_they_should(client
     assert "page=" not in facet.group(1)
     assert client.get("/search/", {"q": "bone", "page": "abc"}).status_code == 200
     assert client.get("/search/", {"q": "bone", "category": "no\x00such"}).status_code == 200
+
+
+KIND_QUERIES = [("knee pain", "knee-pain"), ("MRI scan", "mri"), ("dexa", "dexa-scan"), ("anti-inflammatory medicines", "nsaids"),
+                ("bone marrow biopsy", "bone-marrow-biopsy"), ("back pain", "back-pain"), ("physiotherapy", "physical-therapy")]
+
+
+@pytest.mark.parametrize("query, slug", KIND_QUERIES, ids=[q for q, _ in KIND_QUERIES])
+def test_a_query_naming_a_symptom_test_or_treatment_puts_that_article_first(backend, query, slug):
+    assert backend.search(query)[0].slug == slug
+
+
+def test_results_show_the_kind_and_filter_by_it(backend, client):
+    results = backend.search("pain")
+    assert results.kind_counts.get("symptom", 0) >= 6 and results.kind_counts.get("condition", 0) >= 10
+    only = backend.search("pain", kind="symptom")
+    assert only.total == results.kind_counts["symptom"] and {hit.kind for hit in only[:20]} == {"symptom"}
+    html = client.get("/search/", {"q": "pain", "kind": "symptom"}).content.decode()
+    assert "Type of article" in html and '<p class="kind-label">Symptom</p>' in html and '<p class="kind-label">Condition</p>' not in html
+    assert client.get("/api/v1/search/", {"q": "mri", "kind": "test"}).json()["results"][0]["kind"] == "test"

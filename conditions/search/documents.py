@@ -61,9 +61,9 @@ class SearchDocument:
     url: str
     summary: str
     aka: tuple
-    kind: str  # the article's kind (condition, symptom, test, treatment, body)
     categories: tuple
     sections: tuple  # ((kind, plain text), …) in page order, References left out
+    kind: str = "condition"  # the article's kind (condition, symptom, test, treatment, body)
 
     @classmethod
     def from_article(cls, article):
