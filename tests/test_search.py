@@ -513,3 +513,28 @@ def test_results_show_the_kind_and_filter_by_it(backend, client):
     html = client.get("/search/", {"q": "pain", "kind": "symptom"}).content.decode()
     assert "Type of article" in html and '<p class="kind-label">Symptom</p>' in html and '<p class="kind-label">Condition</p>' not in html
     assert client.get("/api/v1/search/", {"q": "mri", "kind": "test"}).json()["results"][0]["kind"] == "test"
+
+
+def test_results_are_paged_by_djangos_paginator(backend):
+    from django.core.paginator import Paginator
+
+    results = backend.search("bone")
+    paginator = Paginator(results, 5)
+    first, second = paginator.page(1), paginator.page(2)
+    assert paginator.count == results.total > 10 and paginator.num_pages == -(-results.total // 5)
+    assert [h.slug for h in first] + [h.slug for h in second] == [h.slug for h in results[:10]], "pages are consecutive slices"
+    assert not {h.slug for h in first} & {h.slug for h in second}
+    assert paginator.get_page(10_000).number == paginator.num_pages
+
+
+def test_field_weights_are_declared_once_for_both_backends():
+    from conditions.search import whoosh
+    from conditions.search.documents import SEARCH_FIELDS, postgres_weights
+    from conditions.search.models import RANK_WEIGHTS, WEIGHT_CLASSES
+
+    schema = whoosh.build_schema()
+    assert {f.name: f.boost for f in SEARCH_FIELDS} == {f.name: schema[f.name].format.field_boost for f in SEARCH_FIELDS}
+    assert (WEIGHT_CLASSES, RANK_WEIGHTS) == postgres_weights()
+    assert WEIGHT_CLASSES == {"title": "A", "aka": "B", "summary": "C", "body": "D"} and RANK_WEIGHTS == [0.1, 0.2, 0.8, 1.0]
+    with pytest.raises(ValueError, match="four weight classes"):
+        postgres_weights([*SEARCH_FIELDS, SEARCH_FIELDS[0]])
