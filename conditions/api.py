@@ -263,7 +263,7 @@ def _search(request):
     category = _category(request)
     kind = _kind(request)
     if not query:
-        return _json({"query": "", "total": 0, "page": 1, "pages": 1, "suggestion": None, "partial": False, "results": []})
+        return _json({"query": "", "total": 0, "complete": 0, "page": 1, "pages": 1, "suggestion": None, "partial": False, "results": []})
     try:
         results = get_backend().search(query, category=category, kind=kind)
         page = Paginator(results, SEARCH_PAGE_SIZE).get_page(page)
@@ -276,11 +276,12 @@ def _search(request):
         "total": results.total,
         "page": page.number,
         "pages": page.paginator.num_pages,
+        "complete": results.complete,
         "suggestion": results.suggestion or None,
         "partial": results.partial,
         "results": [
-            {"slug": hit.slug, "kind": hit.kind, "title": hit.title, "url": _absolute(request, hit.url), "summary": hit.summary,
-             "matched_name": hit.matched_name or None, "section": hit.section or None, "snippet": hit.snippet or None}
+            {"slug": hit.slug, "kind": hit.kind, "complete": hit.complete, "title": hit.title, "url": _absolute(request, hit.url),
+             "summary": hit.summary, "matched_name": hit.matched_name or None, "section": hit.section or None, "snippet": hit.snippet or None}
             for hit in page
         ],
     })
@@ -319,9 +320,11 @@ def openapi_document(request):
                              "related": {"type": "array", "items": {"type": "object", "required": ["slug", "title", "url"],
                                                                      "properties": {"slug": {"type": "string"}, "title": {"type": "string"},
                                                                                     "url": {"type": "string", "format": "uri"}}}}}}
-    hit = {"type": "object", "required": ["slug", "kind", "title", "url", "summary", "matched_name", "section", "snippet"],
+    hit = {"type": "object", "required": ["slug", "kind", "complete", "title", "url", "summary", "matched_name", "section", "snippet"],
            "additionalProperties": False,
-           "properties": {"slug": {"type": "string"}, "kind": kind_schema, "title": {"type": "string"}, "url": {"type": "string", "format": "uri"},
+           "properties": {"slug": {"type": "string"}, "kind": kind_schema,
+                          "complete": {"type": "boolean", "description": "The article has every word of the query (these come first)."},
+                          "title": {"type": "string"}, "url": {"type": "string", "format": "uri"},
                           "summary": {"type": "string"}, "matched_name": nullable_string, "section": nullable_string,
                           "snippet": {**nullable_string, "description": "HTML: escaped text with <mark> around matched words."}}}
 
@@ -379,10 +382,13 @@ def openapi_document(request):
                                                "searched once, at most 12 words, 3 quoted phrases and 6 words a phrase)."},
                                *page_params, kind_param, category_param],
                 "responses": {"200": json_response("Results.", {
-                    "type": "object", "required": ["query", "total", "page", "pages", "suggestion", "partial", "results"],
+                    "type": "object", "required": ["query", "total", "complete", "page", "pages", "suggestion", "partial", "results"],
                     "additionalProperties": False,
                     "properties": {"query": {"type": "string", "description": "The query as searched, after normalisation."},
-                                   "total": {"type": "integer"}, "page": {"type": "integer"},
+                                   "total": {"type": "integer"},
+                                   "complete": {"type": "integer", "description": "How many results have every word of the query; "
+                                                "they come first. 0: no article matches all the words."},
+                                   "page": {"type": "integer"},
                                    "pages": {"type": "integer"}, "suggestion": nullable_string,
                                    "partial": {"type": "boolean", "description": "True when the time budget ran out: the best "
                                                "of the hits scored in time, not necessarily the best overall."},

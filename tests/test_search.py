@@ -13,6 +13,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.core.paginator import Paginator
 from django.db import connection
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -538,3 +539,37 @@ def test_field_weights_are_declared_once_for_both_backends():
     assert WEIGHT_CLASSES == {"title": "A", "aka": "B", "summary": "C", "body": "D"} and RANK_WEIGHTS == [0.1, 0.2, 0.8, 1.0]
     with pytest.raises(ValueError, match="four weight classes"):
         postgres_weights([*SEARCH_FIELDS, SEARCH_FIELDS[0]])
+
+
+# -- every word counts (issue 15, points 1 and 2) ---------------------------------------
+
+
+@pytest.mark.parametrize("query", ["heel pain in the morning", "knee pain", "bone pain at night", "MRI scan"])
+def test_articles_with_every_word_come_before_those_with_some(backend, query):
+    results = backend.search(query)
+    hits = results[: results.total]
+    flags = [hit.complete for hit in hits]
+    assert 0 < results.complete < results.total and flags == sorted(flags, reverse=True), "every-word hits first"
+    assert sum(flags) == results.complete
+    pages = [hit.slug for n in range(1, -(-results.total // 10) + 1) for hit in Paginator(results, 10).page(n)]
+    assert pages == [hit.slug for hit in hits], "the tiers page through without a gap or a repeat"
+
+
+@pytest.mark.parametrize("query", ["pink eye", "frozen shoulder"])
+def test_when_no_article_has_every_word_the_page_says_so_before_partial_matches(backend, client, query):
+    results = backend.search(query)
+    assert results.total and results.complete == 0 and not any(hit.complete for hit in results[:10])
+    html = client.get("/search/", {"q": query}).content.decode()
+    assert f"We don’t have an article on “{query}”." in html and "Articles that match some of your words" in html
+    assert html.index("We don’t have an article") < html.index('class="result"')
+    data = client.get("/api/v1/search/", {"q": query}).json()
+    assert data["complete"] == 0 and not any(item["complete"] for item in data["results"])
+
+
+def test_the_page_says_how_many_match_every_word_then_offers_the_rest(backend, client):
+    results = backend.search("heel pain in the morning")
+    html = client.get("/search/", {"q": "heel pain in the morning"}).content.decode()
+    assert f"{results.complete} articles match all your words." in html
+    if results.complete < 10:
+        assert html.index('class="results"') < html.index("More results with some of your words")
+    assert "We don’t have an article" not in html

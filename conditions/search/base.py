@@ -29,6 +29,7 @@ class Hit:
     section_label: str = ""
     snippet: str = ""               # sanitized HTML with <mark> around matched words
     kind: str = ""                  # the article's kind (condition, symptom, test, treatment, body)
+    complete: bool = True           # the article has every word of the query (else: some of them)
 
     @property
     def kind_label(self):
@@ -36,7 +37,9 @@ class Hit:
 
 
 class SearchResults(Sequence):
-    """Every hit for one query, best first, as a sequence Django's ``Paginator`` pages.
+    """Every hit for one query, best first, as a sequence Django's ``Paginator`` pages:
+    the ``complete`` hits, with every word of the query, ranked among themselves, then
+    those with only some of the words (``Hit.complete`` false), ranked among themselves.
 
     How many there are is known when the backend returns (``len()``, ``count()``), with
     the counts per category and per kind of article (each facet counted with the other's
@@ -49,9 +52,11 @@ class SearchResults(Sequence):
     ``SearchTooComplex`` when nothing of it was found in time.
     """
 
-    def __init__(self, query, *, total=0, fetch=None, category_counts=None, kind_counts=None, suggestion="", fuzzy=False):
+    def __init__(self, query, *, total=0, complete=None, fetch=None, category_counts=None, kind_counts=None, suggestion="", fuzzy=False):
         self.query = query
         self.total = total
+        # How many hits have every word of the query; they come first, the rest after.
+        self.complete = total if complete is None else complete
         self.category_counts = category_counts or {}  # category slug → number of hits
         self.kind_counts = kind_counts or {}  # article kind → number of hits
         self.suggestion = suggestion

@@ -47,7 +47,7 @@ import logging
 import re
 from contextlib import contextmanager
 from functools import reduce
-from operator import add, or_
+from operator import add, and_, or_
 
 import snowballstemmer
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, TrigramSimilarity
@@ -56,6 +56,7 @@ from django.db.models import Case, Count, F, Q, TextField, Value, When
 from django.db.models.fields.json import KT
 from psycopg.errors import QueryCanceled
 
+from ..kinds import KINDS
 from ..models import Category, SectionKind
 from .base import BaseSearchBackend, Deadline, Hit, SearchResults, SearchTooComplex, SearchUnavailable
 from .documents import fold, matched_other_name, normalize_name, query_words
@@ -212,21 +213,21 @@ class PostgresSearchBackend(BaseSearchBackend):
         parts = [SearchQuery(f'"{fold(p)}"', config=CONFIG, search_type="websearch") for p in phrases]
         parts += [SearchQuery(fold(w), config=CONFIG, search_type="websearch") for w in words]
         tsquery = reduce(or_, parts)
+        every = reduce(and_, parts) if len(parts) > 1 else None  # only an article with every word or phrase
         matches = SearchEntry.objects.filter(vector=tsquery)
         with connection.cursor() as cursor:
             self._time_left(cursor, deadline)
-            in_category = matches.filter(categories__contains=[category]) if category else matches
-            of_kind = matches.filter(kind=kind) if kind else matches
-            category_counts = self._category_counts(of_kind)
-            self._time_left(cursor, deadline)
-            kind_counts = dict(in_category.order_by().values_list("kind").annotate(n=Count("pk")).values_list("kind", "n"))
-            matches = in_category.filter(kind=kind) if kind else in_category
-            self._time_left(cursor, deadline)
-            total = matches.count()
+            total, complete, category_counts, kind_counts = self._counts(matches, every, category, kind)
+        if category:
+            matches = matches.filter(categories__contains=[category])
+        if kind:
+            matches = matches.filter(kind=kind)
         exact = normalize_name(text)
         exact_bonus = Case(When(names_exact__contains=f"|{exact}|", then=Value(EXACT_NAME_BONUS)), default=Value(0.0)) if exact else Value(0.0)
         matched = reduce(add, (Case(When(vector=part, then=Value(1.0)), default=Value(0.0)) for part in parts))
         rank = SearchRank(F("vector"), tsquery, weights=RANK_WEIGHTS) * (Value(1.0) + Value(0.5) * matched) + exact_bonus
+        # Articles with every word come first, ranked among themselves; then those with some.
+        whole = Case(When(vector=every, then=Value(1)), default=Value(0)) if every is not None else Value(1)
         query_stems = {stem for word in words for stem in stems(word)}
         pattern = word_pattern([*words, *query_stems])
 
@@ -236,11 +237,11 @@ class PostgresSearchBackend(BaseSearchBackend):
                 # Broad query: the full rank reads every match's whole text vector, so rank
                 # by names and summary first and fully rank only the best FULL_RANK_LIMIT.
                 head_rank = SearchRank(F("head_vector"), tsquery, weights=RANK_WEIGHTS) + exact_bonus
-                best = matches.annotate(head_rank=head_rank).order_by("-head_rank", "pk").values("pk")[:FULL_RANK_LIMIT]
+                best = matches.annotate(head_rank=head_rank, whole=whole).order_by("-whole", "-head_rank", "pk").values("pk")[:FULL_RANK_LIMIT]
                 ranked = matches.filter(pk__in=best)
             with self._budgeted(deadline), connection.cursor() as cursor:
                 self._time_left(cursor, deadline)
-                rows = list(ranked.annotate(rank=rank).order_by("-rank", "title").values(*HIT_FIELDS)[start:stop])
+                rows = list(ranked.annotate(rank=rank, whole=whole).order_by("-whole", "-rank", "title").values(*HIT_FIELDS, "whole")[start:stop])
                 hits, sections = [], {}
                 for row in rows:
                     best = best_section(row["sections"], pattern) if pattern else None
@@ -250,7 +251,7 @@ class PostgresSearchBackend(BaseSearchBackend):
                     hits.append(Hit(
                         slug=row["slug"], kind=row["kind"], title=row["title"], url=row["url"], summary=row["summary"],
                         matched_name=matched_other_name(row["title"], row["names"][1:], query_stems, stems),
-                        section=kind, section_label=str(SectionKind(kind).label) if kind else "",
+                        section=kind, section_label=str(SectionKind(kind).label) if kind else "", complete=bool(row["whole"]),
                     ))
                 self._time_left(cursor, deadline)
                 headlines = self._headlines(sections, tsquery)
@@ -259,16 +260,29 @@ class PostgresSearchBackend(BaseSearchBackend):
                     hit.snippet = _marked(headlines[row["pk"]])
             return hits, False
 
-        return SearchResults(query, total=total, fetch=fetch, category_counts=category_counts, kind_counts=kind_counts)
+        return SearchResults(query, total=total, complete=complete, fetch=fetch, category_counts=category_counts, kind_counts=kind_counts)
 
     @staticmethod
-    def _category_counts(matches):
-        """``{category slug: matches in it}``, one aggregate over the matches."""
+    def _counts(matches, every, category, kind):
+        """``(total, complete, {category slug: n}, {kind: n})`` in one pass over the matches:
+        the total and the hits with every word under both filters, each facet's counts under
+        the other facet's filter. A broad query matches thousands of rows, each read once."""
+        in_category = Q(categories__contains=[category]) if category else Q()
+        of_kind = Q(kind=kind) if kind else Q()
         slugs = list(Category.objects.values_list("slug", flat=True))
-        if not slugs:
-            return {}
-        counts = matches.aggregate(**{f"c{n}": Count("pk", filter=Q(categories__contains=[slug])) for n, slug in enumerate(slugs)})
-        return {slug: counts[f"c{n}"] for n, slug in enumerate(slugs) if counts[f"c{n}"]}
+        aggregates = {
+            "total": Count("pk", filter=in_category & of_kind),
+            "complete": Count("pk", filter=in_category & of_kind & (Q(vector=every) if every is not None else Q())),
+            **{f"category_{n}": Count("pk", filter=of_kind & Q(categories__contains=[slug])) for n, slug in enumerate(slugs)},
+            **{f"kind_{name}": Count("pk", filter=in_category & Q(kind=name)) for name in KINDS},
+        }
+        counts = matches.aggregate(**aggregates)
+        return (
+            counts["total"],
+            counts["complete"],
+            {slug: counts[f"category_{n}"] for n, slug in enumerate(slugs) if counts[f"category_{n}"]},
+            {name: counts[f"kind_{name}"] for name in KINDS if counts[f"kind_{name}"]},
+        )
 
     @staticmethod
     def _headlines(sections, tsquery):

@@ -62,6 +62,9 @@ def search(request):
         kind_facets=[(info, results.kind_counts[name]) for name, info in KINDS.items() if results.kind_counts.get(name)],
         facets=sorted(((names[slug], slug, count) for slug, count in results.category_counts.items() if slug in names)),
         page_obj=page,
+        # Hits with every word, then "more results with some of your words" (each list in rank order).
+        complete_hits=[hit for hit in page if hit.complete],
+        partial_hits=[hit for hit in page if not hit.complete],
         page_range=page.paginator.get_elided_page_range(page.number, on_each_side=3, on_ends=1),
     )
     return render(request, TEMPLATE, context)

@@ -284,19 +284,22 @@ class WhooshSearchBackend(BaseSearchBackend):
         ])
 
     def _build_query(self, text, fuzzy=False, exact_text=None):
+        """``(query, every_part)``: the query that any word satisfies (ranked), and the query
+        only an article with every word or phrase satisfies (``None`` when that is the same)."""
         phrases, words = query_words(text)
         parts = [q for q in [*(self._phrase_query(p) for p in phrases), *(self._word_query(w, fuzzy) for w in words)] if q is not None]
         if not parts:
-            return None
+            return None, None
         # Any word may match, but each extra matching word raises the score (Whoosh's
         # coordination bonus), so a patient's extra or unusual word never empties the page.
         main = Or(parts, scale=0.9) if len(parts) > 1 else parts[0]
         exact = normalize_name(exact_text or text)
-        return AndMaybe(main, Term("names_exact", exact, boost=1000.0)) if exact else main
+        ranked = AndMaybe(main, Term("names_exact", exact, boost=1000.0)) if exact else main
+        return ranked, (And(parts) if len(parts) > 1 else None)
 
     def search(self, query, *, category=None, kind=None, budget=None):
         deadline = Deadline(budget)
-        q = self._build_query(query)
+        q, every = self._build_query(query)
         if q is None:
             return SearchResults(query)
         suggestion = self._spelling(query, deadline)
@@ -305,7 +308,7 @@ class WhooshSearchBackend(BaseSearchBackend):
             matching = derived.matching(searcher, q, deadline)
             if not matching:
                 # Typo-tolerant retry: each word may also match close spellings.
-                q = self._build_query(query, fuzzy=True, exact_text=suggestion)
+                q, every = self._build_query(query, fuzzy=True, exact_text=suggestion)
                 matching = derived.matching(searcher, q, deadline)
                 fuzzy = bool(matching)
             in_category = matching & derived.categories.get(category, frozenset()) if category else matching
@@ -313,28 +316,41 @@ class WhooshSearchBackend(BaseSearchBackend):
             category_counts = {slug: count for slug, docs in derived.categories.items() if (count := len(of_kind & docs))}
             kind_counts = {name: count for name, docs in derived.kinds.items() if (count := len(in_category & docs))}
             matching = in_category & of_kind
-        filtered = bool(category or kind)
+            complete = matching & derived.matching(searcher, every, deadline) if every is not None else matching
+        partial_only = matching - complete
         _, words = query_words(query)
         words += suggestion.split() if fuzzy else []
         stems = {stem for word in words for stem in self._stems(word)}
         pattern = word_pattern([*words, *stems])
 
         def fetch(start, stop):
-            # Score only as far as the slice asked for, among the matching documents.
+            # Articles with every word first, then those with some; each tier scored only
+            # as far as the slice asked for.
+            hits, partial = [], False
             with self._searcher() as (searcher, current):
-                allowed = matching if filtered else None
-                if filtered and current is not derived:  # the index changed since the count
-                    allowed = current.matching(searcher, q, deadline)
-                    allowed &= current.categories.get(category, frozenset()) if category else allowed
-                    allowed &= current.kinds.get(kind, frozenset()) if kind else allowed
-                found, partial = self._top(searcher, q, stop, allowed, deadline)
-                if partial and found.scored_length() <= start:
-                    raise SearchTooComplex  # out of time before anything of this slice was scored
-                return [self._hit(hit.fields(), stems, pattern) for hit in found[start:stop]], partial
+                tiers = [(complete, True), (partial_only, False)]
+                if current is not derived:  # the index changed since the count: recount from scratch
+                    now = current.matching(searcher, q, deadline)
+                    now &= current.categories.get(category, frozenset()) if category else now
+                    now &= current.kinds.get(kind, frozenset()) if kind else now
+                    every_now = now & current.matching(searcher, every, deadline) if every is not None else now
+                    tiers = [(every_now, True), (now - every_now, False)]
+                offset = 0
+                for docs, whole in tiers:
+                    low, high = max(0, start - offset), min(len(docs), stop - offset)
+                    offset += len(docs)
+                    if low >= high:
+                        continue
+                    found, timed_out = self._top(searcher, q, high, docs, deadline)
+                    if timed_out and found.scored_length() <= low and not hits:
+                        raise SearchTooComplex  # out of time before anything of this slice was scored
+                    hits += [self._hit(hit.fields(), stems, pattern, complete=whole) for hit in found[low:high]]
+                    partial = partial or timed_out
+            return hits, partial
 
         return SearchResults(
-            query, total=len(matching), fetch=fetch, category_counts=category_counts, kind_counts=kind_counts, suggestion=suggestion,
-            fuzzy=fuzzy,
+            query, total=len(matching), complete=len(complete), fetch=fetch, category_counts=category_counts, kind_counts=kind_counts,
+            suggestion=suggestion, fuzzy=fuzzy,
         )
 
     @staticmethod
@@ -349,7 +365,7 @@ class WhooshSearchBackend(BaseSearchBackend):
             return collector.results(), True
         return collector.results(), False
 
-    def _hit(self, stored, stems, pattern):
+    def _hit(self, stored, stems, pattern, complete=True):
         kind, text = (best_section(stored["sections"], pattern) if pattern else None) or ("", "")
         matched_name = matched_other_name(stored["title"], stored["names"][1:], stems, self._stems)
         return Hit(
@@ -358,6 +374,7 @@ class WhooshSearchBackend(BaseSearchBackend):
             url=stored["url"],
             summary=stored["summary"],
             kind=stored.get("kind", ""),
+            complete=complete,
             matched_name=matched_name,
             section=kind,
             section_label=str(SectionKind(kind).label) if kind else "",
