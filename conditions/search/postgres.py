@@ -53,7 +53,7 @@ from operator import add, and_, or_
 import snowballstemmer
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, TrigramSimilarity
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Case, F, TextField, Value, When
+from django.db.models import Case, Count, F, Sum, TextField, Value, When
 from django.db.models.fields.json import KT
 from psycopg.errors import QueryCanceled
 
@@ -230,8 +230,11 @@ class PostgresSearchBackend(BaseSearchBackend):
             matches = matches.filter(kind=kind)
         exact = normalize_name(text)
         exact_bonus = Case(When(names_exact__contains=f"|{exact}|", then=Value(EXACT_NAME_BONUS)), default=Value(0.0)) if exact else Value(0.0)
-        matched = reduce(add, (Case(When(vector=part, then=Value(1.0)), default=Value(0.0)) for part in parts))
-        rank = SearchRank(F("vector"), tsquery, weights=RANK_WEIGHTS) * (Value(1.0) + Value(0.5) * matched) + exact_bonus
+        rank = SearchRank(F("vector"), tsquery, weights=RANK_WEIGHTS)
+        if len(parts) > 1:  # each extra part matched raises the rank (a coordination bonus)
+            matched = reduce(add, (Case(When(vector=part, then=Value(1.0)), default=Value(0.0)) for part in parts))
+            rank = rank * (Value(1.0) + Value(0.5) * matched)
+        rank = rank + exact_bonus
         query_stems = {stem for word in words for stem in stems(word)}
         pattern = word_pattern([*words, *query_stems])
 
@@ -268,22 +271,23 @@ class PostgresSearchBackend(BaseSearchBackend):
 
     @staticmethod
     def _counts(matches, whole, category, kind):
-        """``(total, complete, {category slug: n}, {kind: n})`` from one pass over the matches:
-        the total and the hits with every word under both filters, each facet's counts under
-        the other facet's filter. One row a match (its kind, categories and whether it has
-        every word): cheaper than an aggregate with a filtered count per facet value, which
-        costs more to compile than to run."""
+        """``(total, complete, {category slug: n}, {kind: n})`` in one query: the total and the
+        hits with every word under both filters, each facet's counts under the other facet's
+        filter. The database groups the matches by (kind, categories), a few dozen groups
+        however broad the query, and Python adds the groups up by facet."""
         total = complete = 0
         category_counts, kind_counts = Counter(), Counter()
-        for entry_kind, categories, has_every_word in matches.annotate(whole=whole).order_by().values_list("kind", "categories", "whole"):
-            in_category = not category or category in categories
+        groups = matches.order_by().values("kind", "categories").annotate(n=Count("pk"), every=Sum(whole))
+        for group in groups:
+            in_category = not category or category in group["categories"]
             if in_category:
-                kind_counts[entry_kind] += 1
-            if not kind or entry_kind == kind:
-                category_counts.update(categories)
+                kind_counts[group["kind"]] += group["n"]
+            if not kind or group["kind"] == kind:
+                for slug in group["categories"]:
+                    category_counts[slug] += group["n"]
                 if in_category:
-                    total += 1
-                    complete += has_every_word
+                    total += group["n"]
+                    complete += group["every"]
         return total, complete, dict(category_counts), dict(kind_counts)
 
     @staticmethod
