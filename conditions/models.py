@@ -35,7 +35,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import markdown
-from .kinds import KINDS, ArticleKind, SectionKind, section_label, sections_of
+from .kinds import KINDS, ArticleKind, SectionKind, section_label
 from .validators import validate_slug
 
 __all__ = ["Article", "ArticleImage", "ArticleLink", "ArticleSection", "Category", "SectionKind", "sections_rendered"]
@@ -180,20 +180,10 @@ class Article(models.Model):
         return KINDS[self.kind]
 
     @property
-    def section_kinds(self):
-        """The sections this article's kind has, in page order."""
-        return sections_of(self.kind)
-
-    @property
     def about_type(self):
         """The schema.org type the article is about: its ``schema_type`` if allowed for its kind, else the kind's default."""
         info = self.kind_info
         return self.schema_type if self.schema_type in info.schema_types else info.default_schema_type
-
-    def sections_outside_kind(self, kind, present=None):
-        """Labels of the sections ``present`` (default: the saved ones) that ``kind`` does not have."""
-        present = [section.kind for section in self.sections.all()] if present is None else present
-        return [str(SectionKind(name).label) for name in present if name not in sections_of(kind)]
 
     @property
     def next_review_due(self):
