@@ -37,6 +37,26 @@ def private_search_index(settings, tmp_path):
     get_backend.cache_clear()
 
 
+@pytest.fixture(params=["whoosh", "postgres"])
+def backend(request, settings):
+    """Each search backend in turn, answering the site's views too; the index holds the
+    published articles. PostgreSQL's runs when DATABASE_URL points at PostgreSQL (as in CI)."""
+    from django.db import connection
+
+    from conditions.models import Article
+    from conditions.search import get_backend
+    from conditions.search.documents import SearchDocument
+
+    if request.param == "postgres":
+        if connection.vendor != "postgresql":
+            pytest.skip("the PostgreSQL backend runs when DATABASE_URL points at PostgreSQL (as in CI)")
+        settings.HEALTHLIB_SEARCH_BACKEND = "conditions.search.postgres.SearchBackend"
+        get_backend.cache_clear()
+        get_backend().rebuild(SearchDocument.from_article(a) for a in Article.objects.published().prefetch_related("sections", "categories"))
+    yield get_backend()
+    get_backend.cache_clear()
+
+
 @pytest.fixture
 def editor():
     """A staff user in the Editor group (writes drafts, submits them for review)."""

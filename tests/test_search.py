@@ -71,19 +71,6 @@ HOSTILE = [
 ]
 
 
-@pytest.fixture(params=["whoosh", "postgres"])
-def backend(request, settings):
-    """Each backend in turn, answering the site's views too; the index holds the published articles."""
-    if request.param == "postgres":
-        if connection.vendor != "postgresql":
-            pytest.skip("the PostgreSQL backend runs when DATABASE_URL points at PostgreSQL (as in CI)")
-        settings.HEALTHLIB_SEARCH_BACKEND = "conditions.search.postgres.SearchBackend"
-        get_backend.cache_clear()
-        get_backend().rebuild(SearchDocument.from_article(a) for a in Article.objects.published().prefetch_related("sections", "categories"))
-    yield get_backend()
-    get_backend.cache_clear()
-
-
 @pytest.mark.parametrize("query, slug", RELEVANCE, ids=[q for q, _ in RELEVANCE])
 def test_relevance_expected_article_in_top_three(backend, query, slug):
     top = [hit.slug for hit in backend.search(query)[:3]]

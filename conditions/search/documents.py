@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 
 from ..markdown import plain_text
 from ..models import SectionKind
+from .language import canonical_spelling, canonical_text, is_english, synonyms, with_synonyms
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,15 @@ class SearchDocument:
 
     @property
     def content_hash(self):
-        """A fingerprint of everything indexed, so a drift check can spot stale documents."""
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:32]
+        """A fingerprint of everything indexed and of how it is analysed (``ANALYSIS_VERSION``),
+        so a drift check spots stale documents, also after an upgrade that indexes differently."""
+        data = json.dumps([ANALYSIS_VERSION, asdict(self)], sort_keys=True)
+        return hashlib.sha256(data.encode()).hexdigest()[:32]
+
+
+# Raised whenever a change makes existing indexes stale (new analysis, new stored fields):
+# ``rebuild_index --check`` then reports every document as stale until the index is rebuilt.
+ANALYSIS_VERSION = 2  # 2: canonical British/American spelling, names kept whole (issue 15)
 
 
 def normalize_name(text):
@@ -93,6 +101,12 @@ def normalize_name(text):
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold()
     text = re.sub(r"['’]s\b", "", text)
     return " ".join(re.findall(r"[a-z0-9]+", text))
+
+
+def name_key(text):
+    """A name as search compares names: ``normalize_name`` with every word in its canonical
+    spelling (``language.canonical_spelling``), so "Bone marrow oedema" → "bone marrow edema"."""
+    return canonical_text(normalize_name(text))
 
 
 # Query normalisation: what a search may cost is bounded here, before any engine sees it.
@@ -194,6 +208,109 @@ def query_words(text):
     words = _distinct(_POSSESSIVE_RE.sub("", part) for part in parts if isinstance(part, str))
     searched = [word for word in words if word.upper() not in OPERATOR_WORDS]
     return phrases, searched if searched or phrases or len(words) != 1 else words
+
+
+@dataclass(frozen=True)
+class QueryPart:
+    """One thing a query asks for, which an article has or has not: a word or a quoted phrase.
+
+    ``alternatives`` are what satisfies it, each a tuple of words (one word, or a phrase):
+    first the part as typed (accents folded, lower case, canonical spelling), then the
+    other terms of its synonym group. ``prefix`` is set when the word is not an English
+    word (someone stopped typing mid-word: "hyperlipid"): a name word that begins with it
+    also satisfies the part, ranked below a whole-word match.
+    """
+
+    alternatives: tuple
+    prefix: str = ""
+
+    @property
+    def words(self):
+        return self.alternatives[0]
+
+
+@dataclass(frozen=True)
+class AnalysedQuery:
+    """A query as every backend searches it (``analyse_query``).
+
+    ``parts``: the ``QueryPart``s, phrases first; an article with every part is a complete
+    match. ``words``: the words as typed (possessives dropped), for spelling and
+    highlighting. ``highlight``: those words with their alternatives' words, for marking
+    snippets. ``exact``: the whole query as a name (``name_key``), for the exact-name
+    bonus. ``name_phrase``: the same when it has more than one word, for the bonus an
+    article gets when one of its names contains the query's words in order, stop words and
+    single letters included ("vitamin d", "hepatitis b", "crps type 1"), which the
+    stemmed fields drop.
+    """
+
+    text: str
+    parts: tuple
+    words: tuple
+    highlight: tuple
+    exact: str
+    name_phrase: str
+    mentions: tuple = ()
+
+
+PREFIX_MIN_LENGTH = 4  # shorter word beginnings would match too many names
+MENTION_MAX_WORDS = 4  # the longest run of query words looked up as a name ("bone marrow biopsy")
+
+# A word in more than this share of the articles is common ("pain", "bone" in a library
+# about bones; "how", "does" anywhere): it still ranks, but an article need not have it to
+# match "all your words" (MySQL's natural-language full-text search treats words in half
+# the rows the same way: https://dev.mysql.com/doc/refman/8.4/en/fulltext-natural-language.html).
+COMMON_SHARE = 0.5
+
+
+def required_parts(frequencies, total):
+    """Which parts an article must have to match "all your words": a list of booleans, one
+    per part, from each part's document frequency (``frequencies``) among ``total``
+    articles. Common parts (``COMMON_SHARE``) are not required; when every part is common
+    (a small library on one subject), the rarest part is ("how long does an mri scan take"
+    in a library where most articles mention MRI requires "mri")."""
+    required = [n <= total * COMMON_SHARE for n in frequencies]
+    if not any(required):
+        rarest = min(frequencies, default=0)
+        required = [n == rarest for n in frequencies]
+    return required
+
+
+def _mentions(words):
+    """Runs of 1–``MENTION_MAX_WORDS`` query words that could be an article's name, by length
+    (``{n: (run, …)}``), the whole query left out (the exact-name bonus covers it). A lone
+    short English word ("as", "us") is left out: it is too common to name an article."""
+    mentions = {}
+    for size in range(1, min(MENTION_MAX_WORDS, len(words) - 1) + 1):
+        runs = (words[i : i + size] for i in range(len(words) - size + 1))
+        found = [" ".join(run) for run in runs if size > 1 or len(run[0]) > 3 or not is_english(run[0])]
+        if found:
+            mentions[size] = tuple(dict.fromkeys(found))
+    return tuple(mentions.items())
+
+
+def _query_words(word):
+    return [canonical_spelling(w) for w in re.findall(r"\w+", _word_key(word))]
+
+
+def analyse_query(text):
+    """``AnalysedQuery`` for ``text`` (normalised first, as ``query_words`` does)."""
+    phrases, words = query_words(text)
+    groups = synonyms()
+    parts = []
+    for phrase in phrases:
+        term = tuple(w for word in phrase.split() for w in _query_words(word))
+        parts.append(QueryPart((term, *(t for t in groups.get(term, ()) if t != term))))
+    typed = [w for word in words for w in _query_words(word)]
+    for term, alternatives in with_synonyms(typed):
+        word = term[0] if len(term) == 1 else ""
+        prefix = word if len(word) >= PREFIX_MIN_LENGTH and word.isalpha() and word.isascii() and not is_english(word) else ""
+        parts.append(QueryPart(alternatives, prefix=prefix))
+    exact = name_key(text)
+    highlight = tuple(dict.fromkeys([*words, *(w for part in parts for alternative in part.alternatives for w in alternative)]))
+    return AnalysedQuery(
+        text=text, parts=tuple(parts), words=tuple(words), highlight=highlight, exact=exact,
+        name_phrase=exact if len(exact.split()) > 1 else "", mentions=_mentions(exact.split()),
+    )
 
 
 def matched_other_name(title, other_names, query_stems, stems):

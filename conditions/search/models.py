@@ -49,7 +49,7 @@ class SearchEntry(models.Model):
     folded_aka = models.TextField(blank=True)
     folded_summary = models.TextField()
     folded_body = models.TextField(blank=True)
-    names_exact = models.TextField(blank=True)  # "|name one|name two|", normalized, for the exact-name boost
+    names_exact = models.TextField(blank=True)  # "|name one|name two|" (documents.name_key): exact names, name phrases, word beginnings
     names_text = models.TextField(blank=True)  # normalized names, one per line, for autocomplete
     vector = models.GeneratedField(
         expression=weighted_vector([field.name for field in SEARCH_FIELDS]), output_field=SearchVectorField(), db_persist=True
@@ -63,6 +63,8 @@ class SearchEntry(models.Model):
         indexes = [
             GinIndex(fields=["vector"], name="search_entry_vector"),
             GinIndex(OpClass("names_text", name="gin_trgm_ops"), name="search_entry_names_trgm"),
+            # Word beginnings of names ("hyperlipid" → Hyperlipidemia), matched by regular expression.
+            GinIndex(OpClass("names_exact", name="gin_trgm_ops"), name="search_entry_names_exact_trgm"),
         ]
 
 

@@ -44,7 +44,10 @@ back when a caller's transaction goes on (as in the tests).
 
 import html
 import logging
+import math
 import re
+import threading
+import time
 from collections import Counter
 from contextlib import contextmanager
 from functools import lru_cache, reduce
@@ -53,14 +56,15 @@ from operator import add, and_, or_
 import snowballstemmer
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, TrigramSimilarity
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Case, Count, F, Sum, TextField, Value, When
+from django.db.models import Case, Count, F, Q, Sum, TextField, Value, When
 from django.db.models.fields.json import KT
 from psycopg.errors import QueryCanceled
 
 from ..models import SectionKind
 from .base import BaseSearchBackend, Deadline, Hit, SearchResults, SearchTooComplex, SearchUnavailable
-from .documents import fold, matched_other_name, normalize_name, query_words
+from .documents import analyse_query, fold, matched_other_name, name_key, normalize_name, required_parts
 from .highlight import best_section, word_pattern
+from .language import canonical_text, is_english
 from .models import CONFIG, RANK_WEIGHTS, SearchEntry, SearchWord
 from .names import NamedArticle, NameIndex
 
@@ -70,6 +74,14 @@ WORD_RE = re.compile(r"[a-z0-9]{2,40}")
 AUTOCOMPLETE_CANDIDATES = 300
 FULL_RANK_LIMIT = 1000  # broad queries: fully rank only the best this many
 EXACT_NAME_BONUS = 1000.0  # the query is an article's title or other name: first, whatever else matches
+NAME_PHRASE_BONUS = 3.0  # a name contains the query's words in order ("vitamin d" in "Vitamin D Deficiency")
+NAME_MENTION_BONUS = 1.0  # per word of a whole name the query mentions ("mri scan" in "how long does an mri scan take")
+PREFIX_BONUS = 0.05  # a name word begins with a word cut short ("hyperlipid"): below a whole-word match
+TITLE_PREFIX_BONUS = 0.3  # … a title word, more
+PROXIMITY_WEIGHT = 0.5  # ts_rank_cd of every word together: words close together rank higher
+PROXIMITY_MAX_WORDS = 5
+RANK_NORMALIZATION = 1  # ts_rank divides by 1 + log(document length): long articles don't win by length
+DOCUMENT_FREQUENCY_SECONDS = 300  # how long a word's document count is reused (it only weighs words)
 HEADLINE = dict(start_sel="\x01", stop_sel="\x02", max_words=40, min_words=20, short_word=2, max_fragments=1, fragment_delimiter="\x03")
 HIT_FIELDS = ("pk", "slug", "kind", "url", "title", "names", "summary", "sections")
 
@@ -86,6 +98,10 @@ def stems(text):
     return [_stem(word) for word in re.findall(r"\w+", fold(text).casefold())]
 
 
+def _folded(text):
+    return canonical_text(fold(text))
+
+
 def _entry_fields(document):
     names = [document.title, *document.aka]
     body = "\n".join(text for _, text in document.sections)
@@ -98,11 +114,11 @@ def _entry_fields(document):
         categories=list(document.categories),
         kind=document.kind,
         content_hash=document.content_hash,
-        folded_title=fold(document.title),
-        folded_aka=fold("\n".join(document.aka)),
-        folded_summary=fold(document.summary),
-        folded_body=fold(body),
-        names_exact="|" + "|".join(normalize_name(name) for name in names) + "|",
+        folded_title=_folded(document.title),
+        folded_aka=_folded("\n".join(document.aka)),
+        folded_summary=_folded(document.summary),
+        folded_body=_folded(body),
+        names_exact="|" + "|".join(name_key(name) for name in names) + "|",
         names_text="\n".join(normalize_name(name) for name in names),
     )
 
@@ -111,7 +127,7 @@ def _words(documents):
     words = set()
     for document in documents:
         text = " ".join([document.title, *document.aka, document.summary, *(t for _, t in document.sections)])
-        words.update(WORD_RE.findall(fold(text).casefold()))
+        words.update(WORD_RE.findall(_folded(text)))
     return words
 
 
@@ -123,6 +139,7 @@ class PostgresSearchBackend(BaseSearchBackend):
 
     def add_bulk(self, documents):
         documents = list(documents)
+        _frequencies.clear()
         with transaction.atomic():
             for document in documents:
                 SearchEntry.objects.update_or_create(slug=document.slug, defaults=_entry_fields(document))
@@ -132,6 +149,7 @@ class PostgresSearchBackend(BaseSearchBackend):
         SearchWord.objects.bulk_create([SearchWord(word=w) for w in sorted(_words(documents))], ignore_conflicts=True, batch_size=2000)
 
     def delete(self, slug):
+        _frequencies.clear()
         SearchEntry.objects.filter(slug=slug).delete()
 
     def reset_index(self):
@@ -140,6 +158,7 @@ class PostgresSearchBackend(BaseSearchBackend):
             SearchWord.objects.all().delete()
 
     def rebuild(self, documents, progress=None, processes=1):
+        _frequencies.clear()
         with transaction.atomic():
             SearchEntry.objects.all().delete()
             SearchWord.objects.all().delete()
@@ -176,9 +195,14 @@ class PostgresSearchBackend(BaseSearchBackend):
     @contextmanager
     def _budgeted(self, deadline):
         """A transaction for one search's statements, each capped by ``_time_left``; a
-        cancelled statement becomes ``SearchTooComplex``, any other failure ``SearchUnavailable``."""
+        cancelled statement becomes ``SearchTooComplex``, any other failure ``SearchUnavailable``.
+        Inside a caller's transaction the caller's ``statement_timeout`` is put back after."""
         try:
+            outermost = not connection.in_atomic_block
             with transaction.atomic(), connection.cursor() as cursor:
+                if outermost:  # SET LOCAL ends with the transaction: nothing to put back
+                    yield
+                    return
                 cursor.execute("SELECT current_setting('statement_timeout')")
                 (previous,) = cursor.fetchone()
                 yield
@@ -198,52 +222,82 @@ class PostgresSearchBackend(BaseSearchBackend):
 
     def search(self, query, *, category=None, kind=None, budget=None):
         deadline = Deadline(budget)
-        phrases, words = query_words(query)
-        if not phrases and not words:
+        analysed = analyse_query(query)
+        if not analysed.parts:
             return SearchResults(query)
-        suggestion = self._spelling(query, deadline)
-        with self._budgeted(deadline):
-            results = self._search(query, phrases, words, query, category, kind, deadline)
-            if not results.total and suggestion:
-                # Typo-tolerant retry with the closest indexed spellings.
-                _, corrected = query_words(suggestion)
-                results = self._search(query, phrases, corrected, suggestion, category, kind, deadline)
-                results.fuzzy = bool(results.total)
+        with self._budgeted(deadline), connection.cursor() as cursor:
+            self._time_left(cursor, deadline)
+            suggestion = self._corrected(analysed.words)
+            results = self._search(query, analysed, category, kind, deadline, cursor)
+            if not results.complete and suggestion:
+                # No article has every word, and a word looks misspelt: search the corrected
+                # words, ranked as if typed so (the correction's best article first).
+                corrected = analyse_query(suggestion)
+                retry = self._search(query, corrected, category, kind, deadline, cursor)
+                if retry.complete:
+                    results, retry.fuzzy = retry, True
         results.suggestion = suggestion
         return results
 
-    def _search(self, query, phrases, words, text, category, kind, deadline):
-        """``SearchResults`` for the parts, counted now and ranked when sliced."""
-        parts = [SearchQuery(f'"{fold(p)}"', config=CONFIG, search_type="websearch") for p in phrases]
-        parts += [SearchQuery(fold(w), config=CONFIG, search_type="websearch") for w in words]
-        tsquery = reduce(or_, parts)
-        every = reduce(and_, parts) if len(parts) > 1 else None  # only an article with every word or phrase
-        matches = SearchEntry.objects.filter(vector=tsquery)
-        # Articles with every word come first, ranked among themselves; then those with some.
-        whole = Case(When(vector=every, then=Value(1)), default=Value(0)) if every is not None else Value(1)
-        with connection.cursor() as cursor:
-            self._time_left(cursor, deadline)
-            total, complete, category_counts, kind_counts = self._counts(matches, whole, category, kind)
+    def _search(self, query, analysed, category, kind, deadline, cursor):
+        """``SearchResults`` for an ``AnalysedQuery``, counted now and ranked when sliced."""
+        parts = [(self._tsquery(part), self._prefix(part)) for part in analysed.parts]
+        frequencies, entries = self._frequencies(analysed.parts, parts, deadline, cursor)
+        # A part of stop words only is an empty tsquery: it neither matches nor counts.
+        kept = [i for i, n in enumerate(frequencies) if n is not None] or [0]
+        query_parts = [analysed.parts[i] for i in kept]
+        parts, frequencies = [parts[i] for i in kept], [frequencies[i] or 0 for i in kept]
+        tsquery = reduce(or_, (ts for ts, _ in parts))
+        matches = SearchEntry.objects.filter(reduce(or_, [Q(vector=tsquery), *(prefix for _, prefix in parts if prefix)]))
+        # Articles with every required part come first, ranked among themselves; then those with some.
+        whole, every_ts = Value(1), None
+        if len(parts) > 1:
+            required = [part for part, needed in zip(parts, required_parts(frequencies, entries)) if needed]
+            plain = [ts for ts, prefix in required if not prefix]
+            every_ts = reduce(and_, plain) if plain else None
+            every = [Q(vector=every_ts)] if every_ts is not None else []
+            every += [Q(vector=ts) | prefix for ts, prefix in required if prefix]
+            if every:
+                whole = Case(When(reduce(and_, every), then=Value(1)), default=Value(0))
+        self._time_left(cursor, deadline)
+        total, complete, category_counts, kind_counts = self._counts(matches, whole, category, kind)
         if category:
             matches = matches.filter(categories__contains=[category])
         if kind:
             matches = matches.filter(kind=kind)
-        exact = normalize_name(text)
-        exact_bonus = Case(When(names_exact__contains=f"|{exact}|", then=Value(EXACT_NAME_BONUS)), default=Value(0.0)) if exact else Value(0.0)
-        rank = SearchRank(F("vector"), tsquery, weights=RANK_WEIGHTS)
-        if len(parts) > 1:  # each extra part matched raises the rank (a coordination bonus)
-            matched = reduce(add, (Case(When(vector=part, then=Value(1.0)), default=Value(0.0)) for part in parts))
-            rank = rank * (Value(1.0) + Value(0.5) * matched)
-        rank = rank + exact_bonus
-        query_stems = {stem for word in words for stem in stems(word)}
-        pattern = word_pattern([*words, *query_stems])
+        bonus = Value(0.0)
+        if analysed.exact:
+            bonus = Case(When(names_exact__contains=f"|{analysed.exact}|", then=Value(EXACT_NAME_BONUS)), default=bonus)
+        if analysed.name_phrase:
+            pattern = r"[| ]%s[| ]" % re.escape(analysed.name_phrase)
+            bonus = bonus + Case(When(names_exact__regex=pattern, then=Value(NAME_PHRASE_BONUS)), default=Value(0.0))
+        for size, runs in analysed.mentions:
+            pattern = r"\|(%s)\|" % "|".join(map(re.escape, runs))
+            bonus = bonus + Case(When(names_exact__regex=pattern, then=Value(NAME_MENTION_BONUS * size)), default=Value(0.0))
+        # Each part weighs by how rare it is (inverse document frequency, as BM25 weighs
+        # words), so a common word ("pain") does not outweigh a distinctive one.
+        idf = _idf(frequencies, entries)
+        rank = reduce(add, (
+            Value(weight) * SearchRank(F("vector"), ts, weights=RANK_WEIGHTS, normalization=RANK_NORMALIZATION)
+            for (ts, _), weight in zip(parts, idf)
+        ))
+        for part, (_, prefix) in zip(query_parts, parts):
+            if prefix:
+                title = Q(names_exact__regex=r"^\|([^|]* )?%s" % re.escape(part.prefix))
+                rank = rank + Case(When(title, then=Value(TITLE_PREFIX_BONUS)), When(prefix, then=Value(PREFIX_BONUS)), default=Value(0.0))
+        if every_ts is not None and len(parts) <= PROXIMITY_MAX_WORDS:
+            # Cover density of every word together: the closer the words, the higher.
+            rank = rank + Value(PROXIMITY_WEIGHT) * SearchRank(F("vector"), every_ts, weights=RANK_WEIGHTS, cover_density=True)
+        rank = rank + bonus
+        query_stems = {stem for word in analysed.highlight for stem in stems(word)}
+        pattern = word_pattern([*analysed.highlight, *query_stems])
 
         def fetch(start, stop):
             ranked = matches
             if total > FULL_RANK_LIMIT and stop <= FULL_RANK_LIMIT:
                 # Broad query: the full rank reads every match's whole text vector, so rank
                 # by names and summary first and fully rank only the best FULL_RANK_LIMIT.
-                head_rank = SearchRank(F("head_vector"), tsquery, weights=RANK_WEIGHTS) + exact_bonus
+                head_rank = SearchRank(F("head_vector"), tsquery, weights=RANK_WEIGHTS) + bonus
                 best = matches.annotate(head_rank=head_rank, whole=whole).order_by("-whole", "-head_rank", "pk").values("pk")[:FULL_RANK_LIMIT]
                 ranked = matches.filter(pk__in=best)
             with self._budgeted(deadline), connection.cursor() as cursor:
@@ -260,14 +314,60 @@ class PostgresSearchBackend(BaseSearchBackend):
                         matched_name=matched_other_name(row["title"], row["names"][1:], query_stems, stems),
                         section=kind, section_label=str(SectionKind(kind).label) if kind else "", complete=bool(row["whole"]),
                     ))
-                self._time_left(cursor, deadline)
-                headlines = self._headlines(sections, tsquery)
+                headlines = {}
+                if sections:
+                    self._time_left(cursor, deadline)
+                    headlines = self._headlines(sections, tsquery)
             for hit, row in zip(hits, rows):
                 if row["pk"] in headlines:
                     hit.snippet = _marked(headlines[row["pk"]])
             return hits, False
 
         return SearchResults(query, total=total, complete=complete, fetch=fetch, category_counts=category_counts, kind_counts=kind_counts)
+
+    @staticmethod
+    def _tsquery(part):
+        """A ``QueryPart``'s alternatives as one tsquery (OR): each a word or a phrase."""
+        return reduce(or_, (
+            SearchQuery(words[0] if len(words) == 1 else '"%s"' % " ".join(words), config=CONFIG, search_type="websearch")
+            for words in part.alternatives
+        ))
+
+    @staticmethod
+    def _prefix(part):
+        """A ``QueryPart``'s word-beginning match on the names (served by the trigram index), or None."""
+        return Q(names_exact__regex=r"[| ]%s" % re.escape(part.prefix)) if part.prefix else None
+
+    def _frequencies(self, query_parts, parts, deadline, cursor):
+        """``([n, …], N)``: how many of the N entries match each part (its alternatives or its
+        word beginning), ``None`` for a part of stop words only (no match, yet its words are
+        in the articles' text: PostgreSQL's ``english`` configuration drops them). Counts are
+        reused for ``DOCUMENT_FREQUENCY_SECONDS`` in this process (and forgotten when this
+        process writes the index): they weigh words and tell common ones, so an edit
+        elsewhere shifts them only slightly."""
+        if len(parts) == 1:
+            return [0], 0  # one part: nothing to weigh or require
+        counts = []
+        for key, condition in [*zip(((p.alternatives, p.prefix) for p in query_parts), parts), ((), None)]:
+            n = _frequencies.get(key)
+            if n is None:
+                self._time_left(cursor, deadline)
+                if condition is None:
+                    n = SearchEntry.objects.count()
+                else:
+                    ts, prefix = condition
+                    n = SearchEntry.objects.filter(Q(vector=ts) | prefix if prefix else Q(vector=ts)).count()
+                _frequencies.put(key, n)
+            counts.append(n)
+        total = counts.pop()
+        unmatched = {w: i for i, n in enumerate(counts) if not n for alternative in query_parts[i].alternatives for w in alternative}
+        if unmatched:
+            self._time_left(cursor, deadline)
+            in_text = set(SearchWord.objects.filter(word__in=list(unmatched)).values_list("word", flat=True))
+            for i, n in enumerate(counts):
+                if not n and all(w in in_text for alternative in query_parts[i].alternatives for w in alternative):
+                    counts[i] = None
+        return counts, total
 
     @staticmethod
     def _counts(matches, whole, category, kind):
@@ -304,29 +404,37 @@ class PostgresSearchBackend(BaseSearchBackend):
 
     def _spelling(self, query, deadline):
         """The corrected query, or '' (also when the budget runs out: no suggestion then)."""
-        _, words = query_words(query)
-        if not words:
-            return ""
-        changed, corrected = False, []
         try:
             with self._budgeted(deadline), connection.cursor() as cursor:
-                for word in words:
-                    self._time_left(cursor, deadline)
-                    folded = fold(word).casefold()
-                    if word.isdigit() or len(folded) < 3 or SearchWord.objects.filter(word=folded).exists():
-                        corrected.append(word)
-                        continue
-                    closest = (
-                        SearchWord.objects.filter(word__trigram_similar=folded, word__startswith=folded[0])
-                        .annotate(similarity=TrigramSimilarity("word", folded))
-                        .order_by("-similarity", "word")
-                        .values_list("word", flat=True)
-                        .first()
-                    )
-                    corrected.append(closest or word)
-                    changed = changed or bool(closest)
+                self._time_left(cursor, deadline)
+                return self._corrected(analyse_query(query).words)
         except SearchTooComplex:
             return ""
+
+    @staticmethod
+    def _corrected(words):
+        """The corrected query, or '' when every word is English or in the index, or has no
+        close indexed spelling (one statement for the words to check, one per correction)."""
+        checked = {word: _folded(word) for word in words if not (word.isdigit() or is_english(word))}
+        checked = {word: folded for word, folded in checked.items() if len(folded) >= 3 and folded.isalnum()}
+        if not checked:
+            return ""
+        known = set(SearchWord.objects.filter(word__in=set(checked.values())).values_list("word", flat=True))
+        changed, corrected = False, []
+        for word in words:
+            folded = checked.get(word)
+            if folded is None or folded in known:
+                corrected.append(word)
+                continue
+            closest = (
+                SearchWord.objects.filter(word__trigram_similar=folded, word__startswith=folded[0])
+                .annotate(similarity=TrigramSimilarity("word", folded))
+                .order_by("-similarity", "word")
+                .values_list("word", flat=True)
+                .first()
+            )
+            corrected.append(closest or word)
+            changed = changed or bool(closest)
         return " ".join(corrected) if changed else ""
 
     def autocomplete(self, prefix, *, limit=8):
@@ -344,6 +452,41 @@ class PostgresSearchBackend(BaseSearchBackend):
             return NameIndex(NamedArticle(title, url, tuple(names)) for title, url, names in rows).complete(prefix, limit=limit)
 
         return self._guard(complete)
+
+
+def _idf(frequencies, total):
+    """Each part's inverse document frequency, log(1 + (N − n + 0.5) / (n + 0.5)) for n of N
+    entries matching it (BM25's: Robertson and Zaragoza, "The Probabilistic Relevance
+    Framework: BM25 and Beyond", 2009, eq. 3.3); 1 for a lone part."""
+    if len(frequencies) == 1:
+        return [1.0]
+    return [math.log(1 + (total - n + 0.5) / (n + 0.5)) for n in frequencies]
+
+
+class _TimedCounts:
+    """A small thread-safe ``{key: count}`` whose entries expire (document frequencies)."""
+
+    def __init__(self, seconds, size=10_000):
+        self.seconds, self.size = seconds, size
+        self._items, self._lock = {}, threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            item = self._items.get(key)
+        return item[1] if item and item[0] > time.monotonic() else None
+
+    def clear(self):
+        with self._lock:
+            self._items.clear()
+
+    def put(self, key, value):
+        with self._lock:
+            if len(self._items) >= self.size:
+                self._items.clear()
+            self._items[key] = (time.monotonic() + self.seconds, value)
+
+
+_frequencies = _TimedCounts(DOCUMENT_FREQUENCY_SECONDS)
 
 
 def _marked(headline):

@@ -45,27 +45,49 @@ from collections import OrderedDict
 from pathlib import Path
 
 from whoosh import columns, fields, index
-from whoosh.analysis import CharsetFilter, StandardAnalyzer, StemmingAnalyzer
+from whoosh.analysis import CharsetFilter, Filter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
 from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.filedb.filestore import FileStorage
-from whoosh.query import And, AndMaybe, FuzzyTerm, Or, Phrase, Term
+from whoosh.query import And, AndMaybe, FuzzyTerm, Or, Phrase, Prefix, Term
 from whoosh.support.charset import accent_map
 
 from ..models import SectionKind
 from .base import BaseSearchBackend, Deadline, Hit, SearchResults, SearchTooComplex, SearchUnavailable
-from .documents import SEARCH_FIELDS, matched_other_name, normalize_name, query_words
+from .documents import SEARCH_FIELDS, analyse_query, matched_other_name, name_key, required_parts
 from .highlight import best_section, snippet, word_pattern
+from .language import canonical_spelling, is_english
 from .names import NamedArticle, NameIndex
 
 logger = logging.getLogger(__name__)
 
-# English (Porter) stemming with accent folding: Whoosh's own analyzer, so queries and the
-# index are cut into the same stems.
-STEMMED = StemmingAnalyzer() | CharsetFilter(accent_map)
-PLAIN = StandardAnalyzer() | CharsetFilter(accent_map)
+
+
+class CanonicalSpellingFilter(Filter):
+    """British and American spellings as one term (``language.canonical_spelling``)."""
+
+    def __call__(self, tokens):
+        for token in tokens:
+            token.text = canonical_spelling(token.text)
+            yield token
+
+
+# English (Porter) stemming with accent folding and one spelling for British and American
+# words: the pieces of Whoosh's StemmingAnalyzer, with the spelling filter before the stop
+# words and the stemmer, so queries and the index are cut into the same stems.
+_WORDS = RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map) | CanonicalSpellingFilter()
+STEMMED = _WORDS | StopFilter() | StemFilter()
+PLAIN = _WORDS | StopFilter()
+NAME_WORDS = _WORDS  # names word for word: stop words and single letters kept ("vitamin d")
 WRITE_TIMEOUT = 60.0
 CACHED_TERMS = 2048
 POSITIONAL_FIELDS = {"title", "aka", "summary"}
+EXACT_NAME_BOOST = 1000.0  # the query is an article's title or other name: first, whatever else matches
+NAME_PHRASE_BOOST = 30.0  # a name contains the query's words in order ("vitamin d" in "Vitamin D Deficiency")
+NAME_MENTION_BOOST = 10.0  # per word of a whole name the query mentions ("mri scan" in "how long does an mri scan take")
+PREFIX_BOOST = 2.0  # a name word begins with a word cut short ("hyperlipid"): below a whole-word match
+TITLE_PREFIX_BOOST = 8.0  # … a title word, more
+PROXIMITY_SLOP = 4  # words this close together in a name or the summary earn a bonus
+PROXIMITY_MAX_WORDS = 5  # longer queries rarely have their words close together; skip the cost
 
 
 def build_schema():
@@ -85,6 +107,7 @@ def build_schema():
         kind=fields.ID(stored=True),
         spell=fields.TEXT(analyzer=PLAIN, spelling=True, phrase=False),
         names_exact=fields.KEYWORD(commas=True, lowercase=True),
+        name_words=fields.TEXT(analyzer=NAME_WORDS, phrase=True),
         card=fields.COLUMN(columns.PickleColumn(columns.VarBytesColumn())),
         **text_fields,
     )
@@ -153,7 +176,8 @@ class WhooshSearchBackend(BaseSearchBackend):
             aka="\n".join(document.aka),
             summary=document.summary,
             spell=" ".join(words),
-            names_exact=",".join(normalize_name(name) for name in names),
+            names_exact=",".join(name_key(name) for name in names),
+            name_words="\n".join(names),
             body=body,
             sections=list(document.sections),
             card=(document.title, document.url, tuple(names)),
@@ -275,6 +299,8 @@ class WhooshSearchBackend(BaseSearchBackend):
         stems = self._stems(phrase)
         if not stems:
             return None
+        if len(stems) == 1:
+            return self._word_query(phrase)
         # Names and summary keep word positions; a section matches when it has every word.
         return Or([
             Phrase(field.name, stems, boost=field.boost)
@@ -283,43 +309,95 @@ class WhooshSearchBackend(BaseSearchBackend):
             for field in SEARCH_FIELDS
         ])
 
-    def _build_query(self, text, fuzzy=False, exact_text=None):
-        """``(query, every_part)``: the query that any word satisfies (ranked), and the query
-        only an article with every word or phrase satisfies (``None`` when that is the same)."""
-        phrases, words = query_words(text)
-        parts = [q for q in [*(self._phrase_query(p) for p in phrases), *(self._word_query(w, fuzzy) for w in words)] if q is not None]
+    def _part_query(self, part, fuzzy=False):
+        """What satisfies one ``QueryPart``: any alternative (the word or phrase, a synonym),
+        or a name word it begins; ``None`` for a part of stop words only."""
+        alternatives = [
+            self._word_query(words[0], fuzzy) if len(words) == 1 else self._phrase_query(" ".join(words))
+            for words in part.alternatives
+        ]
+        if part.prefix:
+            # The title's stems begin with what was typed too ("osteopor" → "osteoporosi").
+            alternatives += [Prefix("name_words", part.prefix, boost=PREFIX_BOOST), Prefix("title", part.prefix, boost=TITLE_PREFIX_BOOST)]
+        alternatives = [q for q in alternatives if q is not None]
+        return (Or(alternatives) if len(alternatives) > 1 else alternatives[0]) if alternatives else None
+
+    def _build_query(self, analysed, fuzzy=False, exact=None):
+        """``(query, parts)`` for an ``AnalysedQuery``: the query that any part satisfies
+        (ranked), and each part's own query (see ``_every``)."""
+        parts = [q for q in (self._part_query(part, fuzzy) for part in analysed.parts) if q is not None]
         if not parts:
             return None, None
-        # Any word may match, but each extra matching word raises the score (Whoosh's
-        # coordination bonus), so a patient's extra or unusual word never empties the page.
+        # Any part may match, but each extra matching part raises the score (Whoosh's
+        # coordination bonus); the articles with every part are counted apart and come first.
         main = Or(parts, scale=0.9) if len(parts) > 1 else parts[0]
-        exact = normalize_name(exact_text or text)
-        ranked = AndMaybe(main, Term("names_exact", exact, boost=1000.0)) if exact else main
-        return ranked, (And(parts) if len(parts) > 1 else None)
+        exact = name_key(exact) if exact else analysed.exact
+        bonuses = [Term("names_exact", exact, boost=EXACT_NAME_BOOST)] if exact else []
+        if analysed.name_phrase:
+            bonuses.append(Phrase("name_words", [t.text for t in NAME_WORDS(analysed.name_phrase)], boost=NAME_PHRASE_BOOST))
+        bonuses += [Term("names_exact", run, boost=NAME_MENTION_BOOST * size) for size, runs in analysed.mentions for run in runs]
+        stems = [stem for part in analysed.parts for stem in self._stems(" ".join(part.words))]
+        if 1 < len(stems) <= PROXIMITY_MAX_WORDS:
+            # Words close together in a name or the summary (BM25F scores each word alone).
+            bonuses += [Phrase(name, stems, slop=PROXIMITY_SLOP) for name in sorted(POSITIONAL_FIELDS)]
+        ranked = AndMaybe(main, Or(bonuses)) if bonuses else main
+        return ranked, parts
+
+    @staticmethod
+    def _every(searcher, derived, parts, deadline):
+        """The query only an article with every required part satisfies (``documents.required_parts``:
+        common words are not required), or ``None`` when any part will do (a single part)."""
+        if len(parts) < 2:
+            return None
+        frequencies = [len(derived.matching(searcher, part, deadline)) for part in parts]
+        required = [part for part, needed in zip(parts, required_parts(frequencies, searcher.doc_count())) if needed]
+        return And(required) if len(required) > 1 else required[0]
+
+    def _tiers(self, searcher, derived, q, every, category, kind, deadline):
+        """``(matching, complete, category_counts, kind_counts)``: the document numbers ``q``
+        matches in the category and kind, those of them with every part, and the facets."""
+        matching = derived.matching(searcher, q, deadline)
+        in_category = matching & derived.categories.get(category, frozenset()) if category else matching
+        of_kind = matching & derived.kinds.get(kind, frozenset()) if kind else matching
+        category_counts = {slug: count for slug, docs in derived.categories.items() if (count := len(of_kind & docs))}
+        kind_counts = {name: count for name, docs in derived.kinds.items() if (count := len(in_category & docs))}
+        matching = in_category & of_kind
+        complete = matching & derived.matching(searcher, every, deadline) if every is not None else matching
+        return matching, complete, category_counts, kind_counts
 
     def search(self, query, *, category=None, kind=None, budget=None):
         deadline = Deadline(budget)
-        q, every = self._build_query(query)
+        analysed = analyse_query(query)
+        q, parts = self._build_query(analysed)
         if q is None:
             return SearchResults(query)
         suggestion = self._spelling(query, deadline)
         fuzzy = False
+        words = list(analysed.highlight)
         with self._searcher() as (searcher, derived):
-            matching = derived.matching(searcher, q, deadline)
+            every = self._every(searcher, derived, parts, deadline)
+            matching, complete, category_counts, kind_counts = self._tiers(searcher, derived, q, every, category, kind, deadline)
+            if not complete and suggestion:
+                # No article has every word, and a word looks misspelt: search the corrected
+                # words, ranked as if typed so (the correction's best article first).
+                corrected = analyse_query(suggestion)
+                q2, parts2 = self._build_query(corrected)
+                found = None
+                if q2 is not None:
+                    every2 = self._every(searcher, derived, parts2, deadline)
+                    found = self._tiers(searcher, derived, q2, every2, category, kind, deadline)
+                if found and found[1]:
+                    q, every, fuzzy = q2, every2, True
+                    matching, complete, category_counts, kind_counts = found
+                    words += corrected.highlight
             if not matching:
                 # Typo-tolerant retry: each word may also match close spellings.
-                q, every = self._build_query(query, fuzzy=True, exact_text=suggestion)
-                matching = derived.matching(searcher, q, deadline)
+                q, parts = self._build_query(analysed, fuzzy=True, exact=suggestion)
+                every = self._every(searcher, derived, parts, deadline)
+                matching, complete, category_counts, kind_counts = self._tiers(searcher, derived, q, every, category, kind, deadline)
                 fuzzy = bool(matching)
-            in_category = matching & derived.categories.get(category, frozenset()) if category else matching
-            of_kind = matching & derived.kinds.get(kind, frozenset()) if kind else matching
-            category_counts = {slug: count for slug, docs in derived.categories.items() if (count := len(of_kind & docs))}
-            kind_counts = {name: count for name, docs in derived.kinds.items() if (count := len(in_category & docs))}
-            matching = in_category & of_kind
-            complete = matching & derived.matching(searcher, every, deadline) if every is not None else matching
+                words += suggestion.split() if fuzzy else []
         partial_only = matching - complete
-        _, words = query_words(query)
-        words += suggestion.split() if fuzzy else []
         stems = {stem for word in words for stem in self._stems(word)}
         pattern = word_pattern([*words, *stems])
 
@@ -330,10 +408,7 @@ class WhooshSearchBackend(BaseSearchBackend):
             with self._searcher() as (searcher, current):
                 tiers = [(complete, True), (partial_only, False)]
                 if current is not derived:  # the index changed since the count: recount from scratch
-                    now = current.matching(searcher, q, deadline)
-                    now &= current.categories.get(category, frozenset()) if category else now
-                    now &= current.kinds.get(kind, frozenset()) if kind else now
-                    every_now = now & current.matching(searcher, every, deadline) if every is not None else now
+                    now, every_now, _, _ = self._tiers(searcher, current, q, every, category, kind, deadline)
                     tiers = [(every_now, True), (now - every_now, False)]
                 offset = 0
                 for docs, whole in tiers:
@@ -386,7 +461,7 @@ class WhooshSearchBackend(BaseSearchBackend):
 
     def _spelling(self, query, deadline):
         """The corrected query, or '' (also when the budget runs out: no suggestion then)."""
-        _, words = query_words(query)
+        words = analyse_query(query).words
         if not words:
             return ""
         changed, corrected = False, []
@@ -396,7 +471,8 @@ class WhooshSearchBackend(BaseSearchBackend):
                 if deadline.remaining() <= 0:
                     return ""
                 tokens = [token.text for token in PLAIN(word)]
-                if not tokens or all(reader.doc_frequency("spell", token) for token in tokens) or word.isdigit():
+                known = not tokens or word.isdigit() or is_english(word) or all(reader.doc_frequency("spell", token) for token in tokens)
+                if known:  # an English word or one our articles use: never "corrected"
                     corrected.append(word)
                     continue
                 suggestions = searcher.suggest("spell", tokens[0], limit=1, maxdist=2 if len(tokens[0]) > 4 else 1, prefix=1)

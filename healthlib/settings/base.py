@@ -187,6 +187,8 @@ MEDIA_ROOT = DATA_DIR / "media"
 HEALTHLIB_CONTENT_DIR = BASE_DIR / "content"
 HEALTHLIB_SEARCH_BACKEND = os.environ.get("HEALTHLIB_SEARCH_BACKEND", "conditions.search.whoosh.SearchBackend")
 HEALTHLIB_SEARCH_OPTIONS = {"path": DATA_DIR / "search"}
+# Lay and international terms search treats as one (conditions/search/language.py); editors extend it.
+HEALTHLIB_SEARCH_SYNONYMS = os.environ.get("HEALTHLIB_SEARCH_SYNONYMS", str(BASE_DIR / "content" / "synonyms.txt"))
 # Seconds one search may take before it answers with the hits it has, or "too complex"
 # (conditions/search/base.py): a search holds a whole sync worker meanwhile.
 HEALTHLIB_SEARCH_TIME_BUDGET = float(os.environ.get("HEALTHLIB_SEARCH_TIME_BUDGET", "0.8"))
