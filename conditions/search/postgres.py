@@ -7,19 +7,25 @@ every server as soon as it commits, and a rebuild is one transaction (readers se
 rows until it commits).
 
 Everything goes through Django's full-text search API
-(https://docs.djangoproject.com/en/stable/ref/contrib/postgres/search/): each word or
-quoted phrase is a ``SearchQuery(search_type="websearch")`` (a quoted phrase stays a
-phrase; nothing the user types is operator syntax, since the words come from
-``query_words``), and the parts are OR-ed; ``SearchRank`` with the weights
-``documents.postgres_weights`` derives from the declared boosts orders them, scaled up
-by how many of the words matched (as Whoosh's coordination bonus does), with a large
-bonus when the query *is* a title or other name. ``SearchHeadline`` marks the words in
-the best-matching section. ``TrigramSimilarity`` and the ``trigram_similar`` lookup
-(pg_trgm) give did-you-mean and the typo-tolerant retry over ``SearchWord``, the
-unstemmed vocabulary; autocomplete narrows its candidates with a regular expression the
-trigram index serves. Python-side stems (which other name matched, which section to
-quote) come from ``snowballstemmer``, the Snowball English stemmer PostgreSQL's
-``english`` configuration runs, so they agree with the index; Whoosh is never imported.
+(https://docs.djangoproject.com/en/stable/ref/contrib/postgres/search/). A query is
+analysed once for both backends (``documents.analyse_query``: canonical spelling,
+synonyms, word beginnings); each part's alternatives are ``SearchQuery(search_type=
+"websearch")`` objects OR-ed together (a quoted phrase stays a phrase; nothing the user
+types is operator syntax), and a word beginning is a regular expression on the names that
+the trigram index serves. An article with every required part (``documents.required_parts``:
+common words are not required) comes first. The rank is BM25-like: each part's
+``SearchRank`` (the weights ``documents.postgres_weights`` derives from the declared
+boosts, normalised by document length) times the part's inverse document frequency, so a
+rare word outweighs "pain"; plus ``ts_rank_cd`` of every word together (cover density:
+the closer the words, the higher), and bonuses when the query *is* a name, contains a
+whole name, or a name contains the query's words in order. ``SearchHeadline`` marks the
+words in the best-matching section. ``TrigramSimilarity`` and the ``trigram_similar``
+lookup (pg_trgm) find did-you-mean candidates in ``SearchWord``, the unstemmed vocabulary,
+and rapidfuzz's Damerau–Levenshtein distance picks the one the fewest typing slips away;
+autocomplete narrows its candidates with a regular expression the trigram index serves.
+Python-side stems (which other name matched, which section to quote) come from
+``snowballstemmer``, the Snowball English stemmer PostgreSQL's ``english`` configuration
+runs, so they agree with the index; Whoosh is never imported.
 
 A query matching more than ``FULL_RANK_LIMIT`` articles (common words in a large
 library) is ranked in two passes: first by the small names-and-summary vector
@@ -59,6 +65,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Case, Count, F, Q, Sum, TextField, Value, When
 from django.db.models.fields.json import KT
 from psycopg.errors import QueryCanceled
+from rapidfuzz.distance import DamerauLevenshtein
 
 from ..models import SectionKind
 from .base import BaseSearchBackend, Deadline, Hit, SearchResults, SearchTooComplex, SearchUnavailable
@@ -72,6 +79,7 @@ logger = logging.getLogger(__name__)
 
 WORD_RE = re.compile(r"[a-z0-9]{2,40}")
 AUTOCOMPLETE_CANDIDATES = 300
+SPELLING_CANDIDATES = 10  # closest indexed words by trigrams, of which the fewest edits away wins
 FULL_RANK_LIMIT = 1000  # broad queries: fully rank only the best this many
 EXACT_NAME_BONUS = 1000.0  # the query is an article's title or other name: first, whatever else matches
 NAME_PHRASE_BONUS = 3.0  # a name contains the query's words in order ("vitamin d" in "Vitamin D Deficiency")
@@ -426,13 +434,14 @@ class PostgresSearchBackend(BaseSearchBackend):
             if folded is None or folded in known:
                 corrected.append(word)
                 continue
-            closest = (
+            candidates = (
                 SearchWord.objects.filter(word__trigram_similar=folded, word__startswith=folded[0])
                 .annotate(similarity=TrigramSimilarity("word", folded))
                 .order_by("-similarity", "word")
-                .values_list("word", flat=True)
-                .first()
+                .values_list("word", flat=True)[:SPELLING_CANDIDATES]
             )
+            # The fewest typing slips away (a swapped pair of letters is one), then the most alike.
+            closest = min(candidates, key=lambda candidate: DamerauLevenshtein.distance(folded, candidate), default=None)
             corrected.append(closest or word)
             changed = changed or bool(closest)
         return " ".join(corrected) if changed else ""

@@ -11,9 +11,17 @@ positions for quoted phrases; ``body``, the sections' text, without positions: o
 field rather than one per section halves the matchers Whoosh scores per word, and the
 stored per-section text still lets a hit point at its best section); an unstemmed ``spell`` field with a word graph for did-you-mean and fuzzy
 retries (Whoosh's fuzzy and spelling features only work on unstemmed terms);
-``names_exact`` so a query that *is* a title or other name ranks that article first;
-and a ``card`` column (title, URL, names) for autocomplete. User text is treated as
-words, never as Whoosh query syntax: queries are built from tokens, not parsed.
+``names_exact`` so a query that *is* a title or other name, or mentions one whole,
+ranks that article first; ``name_words``, the names word for word (stop words and single
+letters kept, with positions), for "vitamin d" and word beginnings ("hyperlipid"); and a
+``card`` column (title, URL, names) for autocomplete. User text is treated as words,
+never as Whoosh query syntax: queries are built from tokens, not parsed.
+
+Ranking: Whoosh's BM25F (field-length normalised, rare words weigh more), articles with
+every required part first (``documents.required_parts``), a bonus for the query's words
+close together in a name or the summary (a sloppy phrase), and the name bonuses above.
+A query is analysed once for both backends (``documents.analyse_query``); the analyzer
+below gives British and American spellings one term.
 
 Speed (see ``make bench``): only the page shown is scored; the result count and the
 category counts come from sets of document numbers (each term's postings read once per
