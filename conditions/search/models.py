@@ -24,6 +24,7 @@ from django.db import models
 from .documents import SEARCH_FIELDS, postgres_weights
 
 CONFIG = "english"  # PostgreSQL's text search configuration: Snowball English stemming, English stop words
+NAMES_CONFIG = "simple"  # every word as it is: no stemming, no stop words
 WEIGHT_CLASSES, RANK_WEIGHTS = postgres_weights()
 HEAD_FIELDS = ("title", "aka", "summary")  # what the first ranking pass of a broad query reads
 
@@ -49,22 +50,31 @@ class SearchEntry(models.Model):
     folded_aka = models.TextField(blank=True)
     folded_summary = models.TextField()
     folded_body = models.TextField(blank=True)
-    names_exact = models.TextField(blank=True)  # "|name one|name two|" (documents.name_key): exact names, name phrases, word beginnings
+    names_exact = models.TextField(blank=True)  # "|name one|name two|" (documents.name_key): exact names, name phrases, mentions
     names_text = models.TextField(blank=True)  # normalized names, one per line, for autocomplete
     vector = models.GeneratedField(
         expression=weighted_vector([field.name for field in SEARCH_FIELDS]), output_field=SearchVectorField(), db_persist=True
     )
     head_vector = models.GeneratedField(expression=weighted_vector(HEAD_FIELDS), output_field=SearchVectorField(), db_persist=True)
+    # The names word for word, unstemmed (title A, other names B), for word beginnings
+    # ("hyperlipid:*" → Hyperlipidemia) under a GIN index, which serves prefix matches.
+    names_vector = models.GeneratedField(
+        expression=SearchVector("folded_title", weight="A", config=NAMES_CONFIG) + SearchVector("folded_aka", weight="B", config=NAMES_CONFIG),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
 
     class Meta:
         db_table = "conditions_searchentry"  # created under the articles app (migration conditions.0005)
         required_db_vendor = "postgresql"
         ordering = ["slug"]
         indexes = [
-            GinIndex(fields=["vector"], name="search_entry_vector"),
+            # fastupdate off: an entry is searchable through the index as soon as it is written,
+            # not first scanned from GIN's pending list (which also makes the planner read every
+            # row's vector instead: https://www.postgresql.org/docs/current/gin.html#GIN-FAST-UPDATE).
+            GinIndex(fields=["vector"], name="search_entry_vector", fastupdate=False),
             GinIndex(OpClass("names_text", name="gin_trgm_ops"), name="search_entry_names_trgm"),
-            # Word beginnings of names ("hyperlipid" → Hyperlipidemia), matched by regular expression.
-            GinIndex(OpClass("names_exact", name="gin_trgm_ops"), name="search_entry_names_exact_trgm"),
+            GinIndex(fields=["names_vector"], name="search_entry_names_vector", fastupdate=False),
         ]
 
 

@@ -62,7 +62,7 @@ from operator import add, and_, or_
 import snowballstemmer
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, TrigramSimilarity
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Case, Count, F, Q, Sum, TextField, Value, When
+from django.db.models import Case, Count, F, Q, TextField, Value, When
 from django.db.models.fields.json import KT
 from psycopg.errors import QueryCanceled
 from rapidfuzz.distance import DamerauLevenshtein
@@ -72,7 +72,7 @@ from .base import BaseSearchBackend, Deadline, Hit, SearchResults, SearchTooComp
 from .documents import analyse_query, fold, matched_other_name, name_key, normalize_name, required_parts
 from .highlight import best_section, word_pattern
 from .language import canonical_text, is_english
-from .models import CONFIG, RANK_WEIGHTS, SearchEntry, SearchWord
+from .models import CONFIG, NAMES_CONFIG, RANK_WEIGHTS, SearchEntry, SearchWord
 from .names import NamedArticle, NameIndex
 
 logger = logging.getLogger(__name__)
@@ -179,6 +179,18 @@ class PostgresSearchBackend(BaseSearchBackend):
                 if progress:
                     progress(n)
             self._insert(batch)
+        self._analyze()
+
+    @staticmethod
+    def _analyze():
+        """Fresh planner statistics for the index tables after a rebuild replaced every row
+        ("run ANALYZE after loading large amounts of data",
+        https://www.postgresql.org/docs/current/populate.html#POPULATE-ANALYZE): without them
+        the planner may scan every row's text vector rather than use the GIN index. Django
+        has no API for ANALYZE, so this is one of the two statements written by hand here."""
+        with connection.cursor() as cursor:
+            for model in (SearchEntry, SearchWord):
+                cursor.execute("ANALYZE %s" % connection.ops.quote_name(model._meta.db_table))
 
     def _insert(self, documents):
         SearchEntry.objects.bulk_create([SearchEntry(slug=d.slug, **_entry_fields(d)) for d in documents])
@@ -204,17 +216,26 @@ class PostgresSearchBackend(BaseSearchBackend):
     def _budgeted(self, deadline):
         """A transaction for one search's statements, each capped by ``_time_left``; a
         cancelled statement becomes ``SearchTooComplex``, any other failure ``SearchUnavailable``.
-        Inside a caller's transaction the caller's ``statement_timeout`` is put back after."""
+
+        The transaction also turns sequential scans off (``SET LOCAL enable_seqscan``): every
+        statement of a search starts from a GIN index, but the planner does not count the cost
+        of decompressing each row's text vector for ``@@`` in a sequential scan, so for a
+        query that matches a good share of the rows it would read every row's vector (10×
+        slower at 5,000 articles) rather than the index. Inside a caller's transaction the
+        caller's settings are put back after."""
         try:
             outermost = not connection.in_atomic_block
             with transaction.atomic(), connection.cursor() as cursor:
                 if outermost:  # SET LOCAL ends with the transaction: nothing to put back
+                    cursor.execute("SELECT set_config('enable_seqscan', 'off', true)")
                     yield
                     return
-                cursor.execute("SELECT current_setting('statement_timeout')")
-                (previous,) = cursor.fetchone()
+                cursor.execute(
+                    "SELECT current_setting('statement_timeout'), current_setting('enable_seqscan'), set_config('enable_seqscan', 'off', true)"
+                )
+                timeout, seqscan, _ = cursor.fetchone()
                 yield
-                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
+                cursor.execute("SELECT set_config('statement_timeout', %s, true), set_config('enable_seqscan', %s, true)", [timeout, seqscan])
         except DatabaseError as error:
             if isinstance(error.__cause__, QueryCanceled):
                 raise SearchTooComplex from error
@@ -258,61 +279,63 @@ class PostgresSearchBackend(BaseSearchBackend):
         tsquery = reduce(or_, (ts for ts, _ in parts))
         matches = SearchEntry.objects.filter(reduce(or_, [Q(vector=tsquery), *(prefix for _, prefix in parts if prefix)]))
         # Articles with every required part come first, ranked among themselves; then those with some.
-        whole, every_ts = Value(1), None
+        every, every_ts = None, None
         if len(parts) > 1:
             required = [part for part, needed in zip(parts, required_parts(frequencies, entries)) if needed]
             plain = [ts for ts, prefix in required if not prefix]
             every_ts = reduce(and_, plain) if plain else None
-            every = [Q(vector=every_ts)] if every_ts is not None else []
-            every += [Q(vector=ts) | prefix for ts, prefix in required if prefix]
-            if every:
-                whole = Case(When(reduce(and_, every), then=Value(1)), default=Value(0))
+            conditions = [Q(vector=every_ts)] if every_ts is not None else []
+            conditions += [Q(vector=ts) | prefix for ts, prefix in required if prefix]
+            every = reduce(and_, conditions) if conditions else None
+        # Every condition here is served by a GIN index: no row's text vector is read to
+        # count or to split the tiers (only to rank the rows of a page).
         self._time_left(cursor, deadline)
-        total, complete, category_counts, kind_counts = self._counts(matches, whole, category, kind)
+        total, category_counts, kind_counts = self._counts(matches, category, kind)
         if category:
             matches = matches.filter(categories__contains=[category])
         if kind:
             matches = matches.filter(kind=kind)
-        bonus = Value(0.0)
-        if analysed.exact:
-            bonus = Case(When(names_exact__contains=f"|{analysed.exact}|", then=Value(EXACT_NAME_BONUS)), default=bonus)
-        if analysed.name_phrase:
-            pattern = r"[| ]%s[| ]" % re.escape(analysed.name_phrase)
-            bonus = bonus + Case(When(names_exact__regex=pattern, then=Value(NAME_PHRASE_BONUS)), default=Value(0.0))
-        for size, runs in analysed.mentions:
-            pattern = r"\|(%s)\|" % "|".join(map(re.escape, runs))
-            bonus = bonus + Case(When(names_exact__regex=pattern, then=Value(NAME_MENTION_BONUS * size)), default=Value(0.0))
+        complete = total
+        if every is not None:
+            self._time_left(cursor, deadline)
+            complete = matches.filter(every).count()
+        exact, bonus = self._name_bonus(analysed)
         # Each part weighs by how rare it is (inverse document frequency, as BM25 weighs
         # words), so a common word ("pain") does not outweigh a distinctive one.
-        idf = _idf(frequencies, entries)
         rank = reduce(add, (
             Value(weight) * SearchRank(F("vector"), ts, weights=RANK_WEIGHTS, normalization=RANK_NORMALIZATION)
-            for (ts, _), weight in zip(parts, idf)
+            for (ts, _), weight in zip(parts, _idf(frequencies, entries))
         ))
         for part, (_, prefix) in zip(query_parts, parts):
             if prefix:
-                title = Q(names_exact__regex=r"^\|([^|]* )?%s" % re.escape(part.prefix))
+                title = Q(names_vector=SearchQuery(f"{part.prefix}:*A", config=NAMES_CONFIG, search_type="raw"))
                 rank = rank + Case(When(title, then=Value(TITLE_PREFIX_BONUS)), When(prefix, then=Value(PREFIX_BONUS)), default=Value(0.0))
-        if every_ts is not None and len(parts) <= PROXIMITY_MAX_WORDS:
-            # Cover density of every word together: the closer the words, the higher.
-            rank = rank + Value(PROXIMITY_WEIGHT) * SearchRank(F("vector"), every_ts, weights=RANK_WEIGHTS, cover_density=True)
         rank = rank + bonus
+        tiers = [(matches, total, True, rank)]
+        if every is not None:
+            # Cover density of every word together (the closer, the higher): only the
+            # articles with every word have a cover.
+            closeness = rank
+            if every_ts is not None and len(parts) <= PROXIMITY_MAX_WORDS:
+                closeness = rank + Value(PROXIMITY_WEIGHT) * SearchRank(F("vector"), every_ts, weights=RANK_WEIGHTS, cover_density=True)
+            with_every = SearchEntry.objects.filter(every).values("pk")
+            tiers = [(matches.filter(every), complete, True, closeness), (matches.exclude(pk__in=with_every), total - complete, False, rank)]
         query_stems = {stem for word in analysed.highlight for stem in stems(word)}
         pattern = word_pattern([*analysed.highlight, *query_stems])
 
         def fetch(start, stop):
-            ranked = matches
-            if total > FULL_RANK_LIMIT and stop <= FULL_RANK_LIMIT:
-                # Broad query: the full rank reads every match's whole text vector, so rank
-                # by names and summary first and fully rank only the best FULL_RANK_LIMIT.
-                head_rank = SearchRank(F("head_vector"), tsquery, weights=RANK_WEIGHTS) + bonus
-                best = matches.annotate(head_rank=head_rank, whole=whole).order_by("-whole", "-head_rank", "pk").values("pk")[:FULL_RANK_LIMIT]
-                ranked = matches.filter(pk__in=best)
+            # The articles with every word, then those with some; each tier ranked only as
+            # far as the slice asks.
+            rows, offset = [], 0
             with self._budgeted(deadline), connection.cursor() as cursor:
-                self._time_left(cursor, deadline)
-                rows = list(ranked.annotate(rank=rank, whole=whole).order_by("-whole", "-rank", "title").values(*HIT_FIELDS, "whole")[start:stop])
+                for entries_, count, is_complete, tier_rank in tiers:
+                    low, high = max(0, start - offset), min(count, stop - offset)
+                    offset += count
+                    if low < high:
+                        self._time_left(cursor, deadline)
+                        rows += [(row, is_complete) for row in self._ranked(entries_, count, tier_rank, tsquery, exact, low, high)]
                 hits, sections = [], {}
-                for row in rows:
+                for row, is_complete in rows:
                     best = best_section(row["sections"], pattern) if pattern else None
                     kind = best[0] if best else ""
                     if best:
@@ -320,18 +343,46 @@ class PostgresSearchBackend(BaseSearchBackend):
                     hits.append(Hit(
                         slug=row["slug"], kind=row["kind"], title=row["title"], url=row["url"], summary=row["summary"],
                         matched_name=matched_other_name(row["title"], row["names"][1:], query_stems, stems),
-                        section=kind, section_label=str(SectionKind(kind).label) if kind else "", complete=bool(row["whole"]),
+                        section=kind, section_label=str(SectionKind(kind).label) if kind else "", complete=is_complete,
                     ))
                 headlines = {}
                 if sections:
                     self._time_left(cursor, deadline)
                     headlines = self._headlines(sections, tsquery)
-            for hit, row in zip(hits, rows):
+            for hit, (row, _) in zip(hits, rows):
                 if row["pk"] in headlines:
                     hit.snippet = _marked(headlines[row["pk"]])
             return hits, False
 
         return SearchResults(query, total=total, complete=complete, fetch=fetch, category_counts=category_counts, kind_counts=kind_counts)
+
+    @staticmethod
+    def _ranked(entries, count, rank, tsquery, exact, low, high):
+        """Rows ``low`` to ``high`` of ``entries`` (``count`` of them) by ``rank``. A broad tier
+        (more than ``FULL_RANK_LIMIT``) is ranked in two passes: by names and summary
+        (``head_vector``, small) and the exact-name bonus first, then fully for the best
+        ``FULL_RANK_LIMIT`` only, since the full rank reads each article's whole text vector."""
+        if count > FULL_RANK_LIMIT and high <= FULL_RANK_LIMIT:
+            head_rank = SearchRank(F("head_vector"), tsquery, weights=RANK_WEIGHTS) + exact
+            best = entries.annotate(head_rank=head_rank).order_by("-head_rank", "pk").values("pk")[:FULL_RANK_LIMIT]
+            entries = SearchEntry.objects.filter(pk__in=best)
+        return list(entries.annotate(rank=rank).order_by("-rank", "title").values(*HIT_FIELDS)[low:high])
+
+    @staticmethod
+    def _name_bonus(analysed):
+        """``(exact, all)``: the rank an article earns by its names, when the query is one
+        (``EXACT_NAME_BONUS``), and in all: also when one contains the query's words in order,
+        or the query mentions whole names."""
+        bonus = exact = Value(0.0)
+        if analysed.exact:
+            bonus = exact = Case(When(names_exact__contains=f"|{analysed.exact}|", then=Value(EXACT_NAME_BONUS)), default=bonus)
+        if analysed.name_phrase:
+            pattern = r"[| ]%s[| ]" % re.escape(analysed.name_phrase)
+            bonus = bonus + Case(When(names_exact__regex=pattern, then=Value(NAME_PHRASE_BONUS)), default=Value(0.0))
+        for size, runs in analysed.mentions:
+            pattern = r"\|(%s)\|" % "|".join(map(re.escape, runs))
+            bonus = bonus + Case(When(names_exact__regex=pattern, then=Value(NAME_MENTION_BONUS * size)), default=Value(0.0))
+        return exact, bonus
 
     @staticmethod
     def _tsquery(part):
@@ -343,8 +394,9 @@ class PostgresSearchBackend(BaseSearchBackend):
 
     @staticmethod
     def _prefix(part):
-        """A ``QueryPart``'s word-beginning match on the names (served by the trigram index), or None."""
-        return Q(names_exact__regex=r"[| ]%s" % re.escape(part.prefix)) if part.prefix else None
+        """A ``QueryPart``'s word-beginning match on the names (``names_vector``, prefix
+        search under its GIN index), or None. ``part.prefix`` is letters only."""
+        return Q(names_vector=SearchQuery(f"{part.prefix}:*", config=NAMES_CONFIG, search_type="raw")) if part.prefix else None
 
     def _frequencies(self, query_parts, parts, deadline, cursor):
         """``([n, …], N)``: how many of the N entries match each part (its alternatives or its
@@ -378,15 +430,14 @@ class PostgresSearchBackend(BaseSearchBackend):
         return counts, total
 
     @staticmethod
-    def _counts(matches, whole, category, kind):
-        """``(total, complete, {category slug: n}, {kind: n})`` in one query: the total and the
-        hits with every word under both filters, each facet's counts under the other facet's
-        filter. The database groups the matches by (kind, categories), a few dozen groups
-        however broad the query, and Python adds the groups up by facet."""
-        total = complete = 0
+    def _counts(matches, category, kind):
+        """``(total, {category slug: n}, {kind: n})`` in one query: the total under both
+        filters, each facet's counts under the other facet's filter. The database groups the
+        matches by (kind, categories), a few dozen groups however broad the query, and
+        Python adds the groups up by facet."""
+        total = 0
         category_counts, kind_counts = Counter(), Counter()
-        groups = matches.order_by().values("kind", "categories").annotate(n=Count("pk"), every=Sum(whole))
-        for group in groups:
+        for group in matches.order_by().values("kind", "categories").annotate(n=Count("pk")):
             in_category = not category or category in group["categories"]
             if in_category:
                 kind_counts[group["kind"]] += group["n"]
@@ -395,8 +446,7 @@ class PostgresSearchBackend(BaseSearchBackend):
                     category_counts[slug] += group["n"]
                 if in_category:
                     total += group["n"]
-                    complete += group["every"]
-        return total, complete, dict(category_counts), dict(kind_counts)
+        return total, dict(category_counts), dict(kind_counts)
 
     @staticmethod
     def _headlines(sections, tsquery):
