@@ -343,6 +343,7 @@ def test_postgres_two_pass_ranking_for_broad_queries(backend, monkeypatch):
 
     full = [hit.slug for hit in backend.search("bone pain")[:10]]
     monkeypatch.setattr(postgres, "FULL_RANK_LIMIT", 12)  # "bone pain" matches far more than 12 articles
+    monkeypatch.setattr(postgres, "PARTIAL_RANK_LIMIT", 12)
     two_pass = backend.search("bone pain")
     top = two_pass[:10]
     assert two_pass.total > 12 and len(top) == 10

@@ -11,26 +11,29 @@ Everything goes through Django's full-text search API
 analysed once for both backends (``documents.analyse_query``: canonical spelling,
 synonyms, word beginnings); each part's alternatives are ``SearchQuery(search_type=
 "websearch")`` objects OR-ed together (a quoted phrase stays a phrase; nothing the user
-types is operator syntax), and a word beginning is a regular expression on the names that
-the trigram index serves. An article with every required part (``documents.required_parts``:
+types is operator syntax), and a word beginning is a prefix search (``word:*``) in
+``names_vector``. An article with every required part (``documents.required_parts``:
 common words are not required) comes first. The rank is BM25-like: each part's
 ``SearchRank`` (the weights ``documents.postgres_weights`` derives from the declared
-boosts, normalised by document length) times the part's inverse document frequency, so a
-rare word outweighs "pain"; plus ``ts_rank_cd`` of every word together (cover density:
-the closer the words, the higher), and bonuses when the query *is* a name, contains a
-whole name, or a name contains the query's words in order. ``SearchHeadline`` marks the
-words in the best-matching section. ``TrigramSimilarity`` and the ``trigram_similar``
-lookup (pg_trgm) find did-you-mean candidates in ``SearchWord``, the unstemmed vocabulary,
-and rapidfuzz's Damerau–Levenshtein distance picks the one the fewest typing slips away;
-autocomplete narrows its candidates with a regular expression the trigram index serves.
-Python-side stems (which other name matched, which section to quote) come from
-``snowballstemmer``, the Snowball English stemmer PostgreSQL's ``english`` configuration
-runs, so they agree with the index; Whoosh is never imported.
+boosts, normalised by document length) times the part's inverse document frequency, so
+a rare word outweighs "pain"; plus ``ts_rank_cd`` of every word together (cover density:
+the closer the words, the higher), and bonuses when the query *is* a name, mentions a
+whole name, or a name contains the query's words in order. Snippets come from
+``highlight``, as Whoosh's do: the best-matching section with the query's words and
+stems marked (one highlighter for both backends, and no statement for it).
+``TrigramSimilarity`` and the ``trigram_similar`` lookup (pg_trgm) find did-you-mean
+candidates in ``SearchWord``, the unstemmed vocabulary, and rapidfuzz's
+Damerau–Levenshtein distance picks the one the fewest typing slips away; autocomplete
+narrows its candidates with a regular expression the trigram index serves. Python-side
+stems (which other name matched, which section to quote) come from ``snowballstemmer``,
+the Snowball English stemmer PostgreSQL's ``english`` configuration runs, so they agree
+with the index; Whoosh is never imported.
 
-A query matching more than ``FULL_RANK_LIMIT`` articles (common words in a large
-library) is ranked in two passes: first by the small names-and-summary vector
-(``head_vector``), then fully for the best of those only, since the full rank reads each
-article's whole text vector.
+Counting and splitting the tiers use the GIN indexes only; the text vectors are read to
+rank the rows of a page. A tier of more than ``FULL_RANK_LIMIT`` articles with every
+word, or ``PARTIAL_RANK_LIMIT`` with some (common words in a large library), is ranked in
+two passes: first by the small names-and-summary vector (``head_vector``), then fully
+for the best of those only.
 
 Paging: ``search`` counts the matches and the matches per category; the hits of a slice
 (``SearchResults[start:stop]``, as Django's ``Paginator`` asks) are ranked and fetched
@@ -48,7 +51,6 @@ and frees the connection and the worker. The cancel arrives as SQLSTATE 57014
 back when a caller's transaction goes on (as in the tests).
 """
 
-import html
 import logging
 import math
 import re
@@ -60,17 +62,16 @@ from functools import lru_cache, reduce
 from operator import add, and_, or_
 
 import snowballstemmer
-from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, TrigramSimilarity
+from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimilarity
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Case, Count, F, Q, TextField, Value, When
-from django.db.models.fields.json import KT
+from django.db.models import Case, Count, F, Q, Value, When
 from psycopg.errors import QueryCanceled
 from rapidfuzz.distance import DamerauLevenshtein
 
 from ..models import SectionKind
 from .base import BaseSearchBackend, Deadline, Hit, SearchResults, SearchTooComplex, SearchUnavailable
 from .documents import analyse_query, fold, matched_other_name, name_key, normalize_name, required_parts
-from .highlight import best_section, word_pattern
+from .highlight import best_section, snippet, word_pattern
 from .language import canonical_text, is_english
 from .models import CONFIG, NAMES_CONFIG, RANK_WEIGHTS, SearchEntry, SearchWord
 from .names import NamedArticle, NameIndex
@@ -81,6 +82,7 @@ WORD_RE = re.compile(r"[a-z0-9]{2,40}")
 AUTOCOMPLETE_CANDIDATES = 300
 SPELLING_CANDIDATES = 10  # closest indexed words by trigrams, of which the fewest edits away wins
 FULL_RANK_LIMIT = 1000  # broad queries: fully rank only the best this many
+PARTIAL_RANK_LIMIT = 200  # … of the articles with only some of the words (a page of lesser matches)
 EXACT_NAME_BONUS = 1000.0  # the query is an article's title or other name: first, whatever else matches
 NAME_PHRASE_BONUS = 3.0  # a name contains the query's words in order ("vitamin d" in "Vitamin D Deficiency")
 NAME_MENTION_BONUS = 1.0  # per word of a whole name the query mentions ("mri scan" in "how long does an mri scan take")
@@ -88,9 +90,9 @@ PREFIX_BONUS = 0.05  # a name word begins with a word cut short ("hyperlipid"): 
 TITLE_PREFIX_BONUS = 0.3  # … a title word, more
 PROXIMITY_WEIGHT = 0.5  # ts_rank_cd of every word together: words close together rank higher
 PROXIMITY_MAX_WORDS = 5
+WEIGHED_PARTS = 6  # parts ranked one by one with their own weight (IDF); more are ranked together
 RANK_NORMALIZATION = 1  # ts_rank divides by 1 + log(document length): long articles don't win by length
 DOCUMENT_FREQUENCY_SECONDS = 300  # how long a word's document count is reused (it only weighs words)
-HEADLINE = dict(start_sel="\x01", stop_sel="\x02", max_words=40, min_words=20, short_word=2, max_fragments=1, fragment_delimiter="\x03")
 HIT_FIELDS = ("pk", "slug", "kind", "url", "title", "names", "summary", "sections")
 
 
@@ -301,17 +303,22 @@ class PostgresSearchBackend(BaseSearchBackend):
             complete = matches.filter(every).count()
         exact, bonus = self._name_bonus(analysed)
         # Each part weighs by how rare it is (inverse document frequency, as BM25 weighs
-        # words), so a common word ("pain") does not outweigh a distinctive one.
-        rank = reduce(add, (
-            Value(weight) * SearchRank(F("vector"), ts, weights=RANK_WEIGHTS, normalization=RANK_NORMALIZATION)
-            for (ts, _), weight in zip(parts, _idf(frequencies, entries))
-        ))
+        # words), so a common word ("pain") does not outweigh a distinctive one. Past
+        # WEIGHED_PARTS parts (a pasted sentence) one rank of them all is close enough, at a
+        # fraction of the cost: each rank reads the row's whole text vector.
+        if len(parts) <= WEIGHED_PARTS:
+            rank = reduce(add, (
+                Value(weight) * SearchRank(F("vector"), ts, weights=RANK_WEIGHTS, normalization=RANK_NORMALIZATION)
+                for (ts, _), weight in zip(parts, _idf(frequencies, entries))
+            ))
+        else:
+            rank = SearchRank(F("vector"), tsquery, weights=RANK_WEIGHTS, normalization=RANK_NORMALIZATION)
         for part, (_, prefix) in zip(query_parts, parts):
             if prefix:
                 title = Q(names_vector=SearchQuery(f"{part.prefix}:*A", config=NAMES_CONFIG, search_type="raw"))
                 rank = rank + Case(When(title, then=Value(TITLE_PREFIX_BONUS)), When(prefix, then=Value(PREFIX_BONUS)), default=Value(0.0))
         rank = rank + bonus
-        tiers = [(matches, total, True, rank)]
+        tiers = [(matches, total, True, rank, FULL_RANK_LIMIT)]
         if every is not None:
             # Cover density of every word together (the closer, the higher): only the
             # articles with every word have a cover.
@@ -319,7 +326,10 @@ class PostgresSearchBackend(BaseSearchBackend):
             if every_ts is not None and len(parts) <= PROXIMITY_MAX_WORDS:
                 closeness = rank + Value(PROXIMITY_WEIGHT) * SearchRank(F("vector"), every_ts, weights=RANK_WEIGHTS, cover_density=True)
             with_every = SearchEntry.objects.filter(every).values("pk")
-            tiers = [(matches.filter(every), complete, True, closeness), (matches.exclude(pk__in=with_every), total - complete, False, rank)]
+            tiers = [
+                (matches.filter(every), complete, True, closeness, FULL_RANK_LIMIT),
+                (matches.exclude(pk__in=with_every), total - complete, False, rank, PARTIAL_RANK_LIMIT),
+            ]
         query_stems = {stem for word in analysed.highlight for stem in stems(word)}
         pattern = word_pattern([*analysed.highlight, *query_stems])
 
@@ -328,43 +338,35 @@ class PostgresSearchBackend(BaseSearchBackend):
             # far as the slice asks.
             rows, offset = [], 0
             with self._budgeted(deadline), connection.cursor() as cursor:
-                for entries_, count, is_complete, tier_rank in tiers:
+                for entries_, count, is_complete, tier_rank, limit in tiers:
                     low, high = max(0, start - offset), min(count, stop - offset)
                     offset += count
                     if low < high:
                         self._time_left(cursor, deadline)
-                        rows += [(row, is_complete) for row in self._ranked(entries_, count, tier_rank, tsquery, exact, low, high)]
-                hits, sections = [], {}
-                for row, is_complete in rows:
-                    best = best_section(row["sections"], pattern) if pattern else None
-                    kind = best[0] if best else ""
-                    if best:
-                        sections[row["pk"]] = [tuple(section) for section in row["sections"]].index(best)
-                    hits.append(Hit(
-                        slug=row["slug"], kind=row["kind"], title=row["title"], url=row["url"], summary=row["summary"],
-                        matched_name=matched_other_name(row["title"], row["names"][1:], query_stems, stems),
-                        section=kind, section_label=str(SectionKind(kind).label) if kind else "", complete=is_complete,
-                    ))
-                headlines = {}
-                if sections:
-                    self._time_left(cursor, deadline)
-                    headlines = self._headlines(sections, tsquery)
-            for hit, (row, _) in zip(hits, rows):
-                if row["pk"] in headlines:
-                    hit.snippet = _marked(headlines[row["pk"]])
+                        ranked = self._ranked(entries_, count, tier_rank, tsquery, exact, low, high, limit)
+                        rows += [(row, is_complete) for row in ranked]
+            hits = []
+            for row, is_complete in rows:
+                kind, text = (best_section(row["sections"], pattern) if pattern else None) or ("", "")
+                hits.append(Hit(
+                    slug=row["slug"], kind=row["kind"], title=row["title"], url=row["url"], summary=row["summary"],
+                    matched_name=matched_other_name(row["title"], row["names"][1:], query_stems, stems),
+                    section=kind, section_label=str(SectionKind(kind).label) if kind else "", complete=is_complete,
+                    snippet=snippet(text, pattern) if kind else "",
+                ))
             return hits, False
 
         return SearchResults(query, total=total, complete=complete, fetch=fetch, category_counts=category_counts, kind_counts=kind_counts)
 
     @staticmethod
-    def _ranked(entries, count, rank, tsquery, exact, low, high):
+    def _ranked(entries, count, rank, tsquery, exact, low, high, limit):
         """Rows ``low`` to ``high`` of ``entries`` (``count`` of them) by ``rank``. A broad tier
-        (more than ``FULL_RANK_LIMIT``) is ranked in two passes: by names and summary
-        (``head_vector``, small) and the exact-name bonus first, then fully for the best
-        ``FULL_RANK_LIMIT`` only, since the full rank reads each article's whole text vector."""
-        if count > FULL_RANK_LIMIT and high <= FULL_RANK_LIMIT:
+        (more than ``limit``) is ranked in two passes: by names and summary (``head_vector``,
+        small) and the exact-name bonus first, then fully for the best ``limit`` only, since
+        the full rank reads each article's whole text vector."""
+        if count > limit and high <= limit:
             head_rank = SearchRank(F("head_vector"), tsquery, weights=RANK_WEIGHTS) + exact
-            best = entries.annotate(head_rank=head_rank).order_by("-head_rank", "pk").values("pk")[:FULL_RANK_LIMIT]
+            best = entries.annotate(head_rank=head_rank).order_by("-head_rank", "pk").values("pk")[:limit]
             entries = SearchEntry.objects.filter(pk__in=best)
         return list(entries.annotate(rank=rank).order_by("-rank", "title").values(*HIT_FIELDS)[low:high])
 
@@ -416,6 +418,10 @@ class PostgresSearchBackend(BaseSearchBackend):
                     n = SearchEntry.objects.count()
                 else:
                     ts, prefix = condition
+                    if any(len(words) > 1 for words in key[0]):
+                        # A phrase's count would recheck every candidate's positions: the
+                        # articles with all its words are close enough to weigh it.
+                        ts = reduce(or_, (SearchQuery(" ".join(words), config=CONFIG, search_type="plain") for words in key[0]))
                     n = SearchEntry.objects.filter(Q(vector=ts) | prefix if prefix else Q(vector=ts)).count()
                 _frequencies.put(key, n)
             counts.append(n)
@@ -447,15 +453,6 @@ class PostgresSearchBackend(BaseSearchBackend):
                 if in_category:
                     total += group["n"]
         return total, dict(category_counts), dict(kind_counts)
-
-    @staticmethod
-    def _headlines(sections, tsquery):
-        """``{entry pk: SearchHeadline text}`` of the section at index ``sections[pk]`` of each entry."""
-        if not sections:
-            return {}
-        text = Case(*(When(pk=pk, then=KT(f"sections__{index}__1")) for pk, index in sections.items()), output_field=TextField())
-        headline = SearchHeadline(text, tsquery, config=CONFIG, **HEADLINE)
-        return dict(SearchEntry.objects.filter(pk__in=sections).annotate(headline=headline).values_list("pk", "headline"))
 
     def spelling(self, query):
         return self._spelling(query, Deadline())
@@ -546,12 +543,6 @@ class _TimedCounts:
 
 
 _frequencies = _TimedCounts(DOCUMENT_FREQUENCY_SECONDS)
-
-
-def _marked(headline):
-    """ts_headline's text with our markers → escaped HTML with <mark>."""
-    text = html.escape(headline.split("\x03")[0], quote=False)
-    return text.replace("\x01", "<mark>").replace("\x02", "</mark>").strip()
 
 
 SearchBackend = PostgresSearchBackend
