@@ -78,7 +78,7 @@ from .names import NamedArticle, NameIndex
 
 logger = logging.getLogger(__name__)
 
-WORD_RE = re.compile(r"[a-z0-9]{2,40}")
+WORD_RE = re.compile(r"[a-z0-9]{1,40}")  # single letters too: they tell stop words ("t") from kept ones ("d")
 AUTOCOMPLETE_CANDIDATES = 300
 SPELLING_CANDIDATES = 10  # closest indexed words by trigrams, of which the fewest edits away wins
 FULL_RANK_LIMIT = 1000  # broad queries: fully rank only the best this many
@@ -185,14 +185,16 @@ class PostgresSearchBackend(BaseSearchBackend):
 
     @staticmethod
     def _analyze():
-        """Fresh planner statistics for the index tables after a rebuild replaced every row
-        ("run ANALYZE after loading large amounts of data",
-        https://www.postgresql.org/docs/current/populate.html#POPULATE-ANALYZE): without them
-        the planner may scan every row's text vector rather than use the GIN index. Django
-        has no API for ANALYZE, so this is one of the two statements written by hand here."""
+        """Fresh planner statistics and a clean table after a rebuild replaced every row ("run
+        ANALYZE after loading large amounts of data", and VACUUM to clear the old rows and set
+        the visibility map, so counts need not visit the table:
+        https://www.postgresql.org/docs/current/populate.html#POPULATE-ANALYZE). Inside a
+        caller's transaction (tests) only ANALYZE can run. Django has no API for either, so
+        these are statements written by hand, as is the time budget's ``set_config``."""
+        command = "ANALYZE %s" if connection.in_atomic_block else "VACUUM (ANALYZE) %s"
         with connection.cursor() as cursor:
             for model in (SearchEntry, SearchWord):
-                cursor.execute("ANALYZE %s" % connection.ops.quote_name(model._meta.db_table))
+                cursor.execute(command % connection.ops.quote_name(model._meta.db_table))
 
     def _insert(self, documents):
         SearchEntry.objects.bulk_create([SearchEntry(slug=d.slug, **_entry_fields(d)) for d in documents])
@@ -258,7 +260,8 @@ class PostgresSearchBackend(BaseSearchBackend):
             return SearchResults(query)
         with self._budgeted(deadline), connection.cursor() as cursor:
             self._time_left(cursor, deadline)
-            suggestion = self._corrected(analysed.words)
+            indexed = self._indexed(analysed)
+            suggestion = self._corrected(analysed.words, indexed)
             results = self._search(query, analysed, category, kind, deadline, cursor)
             if not results.complete and suggestion:
                 # No article has every word, and a word looks misspelt: search the corrected
@@ -314,7 +317,7 @@ class PostgresSearchBackend(BaseSearchBackend):
         else:
             rank = SearchRank(F("vector"), tsquery, weights=RANK_WEIGHTS, normalization=RANK_NORMALIZATION)
         for part, (_, prefix) in zip(query_parts, parts):
-            if prefix:
+            if prefix is not None:
                 title = Q(names_vector=SearchQuery(f"{part.prefix}:*A", config=NAMES_CONFIG, search_type="raw"))
                 rank = rank + Case(When(title, then=Value(TITLE_PREFIX_BONUS)), When(prefix, then=Value(PREFIX_BONUS)), default=Value(0.0))
         rank = rank + bonus
@@ -409,30 +412,39 @@ class PostgresSearchBackend(BaseSearchBackend):
         elsewhere shifts them only slightly."""
         if len(parts) == 1:
             return [0], 0  # one part: nothing to weigh or require
-        counts = []
-        for key, condition in [*zip(((p.alternatives, p.prefix) for p in query_parts), parts), ((), None)]:
-            n = _frequencies.get(key)
-            if n is None:
-                self._time_left(cursor, deadline)
-                if condition is None:
-                    n = SearchEntry.objects.count()
-                else:
-                    ts, prefix = condition
-                    if any(len(words) > 1 for words in key[0]):
+        keys = [*((part.alternatives, part.prefix if prefix is not None else "") for part, (_, prefix) in zip(query_parts, parts)), ()]
+        counts = [_frequencies.get(key) for key in keys]
+        missing = [i for i, n in enumerate(counts) if n is None]
+        if missing:
+            # The missing counts in one statement (UNION ALL of one count each, GIN served).
+            selects = []
+            for i in missing:
+                entries = SearchEntry.objects.all()
+                if i < len(parts):
+                    ts, prefix = parts[i]
+                    if any(len(words) > 1 for words in keys[i][0]):
                         # A phrase's count would recheck every candidate's positions: the
                         # articles with all its words are close enough to weigh it.
-                        ts = reduce(or_, (SearchQuery(" ".join(words), config=CONFIG, search_type="plain") for words in key[0]))
-                    n = SearchEntry.objects.filter(Q(vector=ts) | prefix if prefix else Q(vector=ts)).count()
-                _frequencies.put(key, n)
-            counts.append(n)
+                        ts = reduce(or_, (SearchQuery(" ".join(words), config=CONFIG, search_type="plain") for words in keys[i][0]))
+                    entries = entries.filter(Q(vector=ts) | prefix if prefix is not None else Q(vector=ts))
+                selects.append(entries.annotate(part=Value(i)).values("part").annotate(n=Count("pk")).values_list("part", "n").order_by())
+            self._time_left(cursor, deadline)
+            found = dict(selects[0].union(*selects[1:], all=True).order_by() if len(selects) > 1 else selects[0])
+            for i in missing:
+                counts[i] = found.get(i, 0)
+                _frequencies.put(keys[i], counts[i])
         total = counts.pop()
-        unmatched = {w: i for i, n in enumerate(counts) if not n for alternative in query_parts[i].alternatives for w in alternative}
+        # A part that matches nothing, though its words are in the articles' text, is made of
+        # stop words (PostgreSQL's english configuration drops them): it does not count.
+        unmatched = {w for i, n in enumerate(counts) if not n for alternative in query_parts[i].alternatives for w in alternative}
+        unmatched -= _stop_words
         if unmatched:
             self._time_left(cursor, deadline)
             in_text = set(SearchWord.objects.filter(word__in=list(unmatched)).values_list("word", flat=True))
-            for i, n in enumerate(counts):
-                if not n and all(w in in_text for alternative in query_parts[i].alternatives for w in alternative):
-                    counts[i] = None
+            _stop_words.update(in_text)  # (in the text, yet in no vector)
+        for i, n in enumerate(counts):
+            if not n and all(w in _stop_words for alternative in query_parts[i].alternatives for w in alternative):
+                counts[i] = None
         return counts, total
 
     @staticmethod
@@ -462,23 +474,34 @@ class PostgresSearchBackend(BaseSearchBackend):
         try:
             with self._budgeted(deadline), connection.cursor() as cursor:
                 self._time_left(cursor, deadline)
-                return self._corrected(analyse_query(query).words)
+                analysed = analyse_query(query)
+                return self._corrected(analysed.words, self._indexed(analysed))
         except SearchTooComplex:
             return ""
 
     @staticmethod
-    def _corrected(words):
-        """The corrected query, or '' when every word is English or in the index, or has no
-        close indexed spelling (one statement for the words to check, one per correction)."""
+    def _indexed(analysed):
+        """The query's words that are neither English nor digits and that the articles use,
+        as indexed (folded, canonical spelling): one statement, none for an English query."""
+        candidates = {_folded(word) for word in analysed.words if not (word.isdigit() or is_english(word))}
+        candidates |= {part.prefix for part in analysed.parts if part.prefix}
+        candidates = {word for word in candidates if len(word) >= 3 and word.isalnum()}
+        if not candidates:
+            return set()
+        return set(SearchWord.objects.filter(word__in=candidates).values_list("word", flat=True))
+
+    @staticmethod
+    def _corrected(words, indexed):
+        """The corrected query, or '' when every word is English or in the index (``indexed``),
+        or has no close indexed spelling (one statement per correction)."""
         checked = {word: _folded(word) for word in words if not (word.isdigit() or is_english(word))}
         checked = {word: folded for word, folded in checked.items() if len(folded) >= 3 and folded.isalnum()}
         if not checked:
             return ""
-        known = set(SearchWord.objects.filter(word__in=set(checked.values())).values_list("word", flat=True))
         changed, corrected = False, []
         for word in words:
             folded = checked.get(word)
-            if folded is None or folded in known:
+            if folded is None or folded in indexed:
                 corrected.append(word)
                 continue
             candidates = (
@@ -543,6 +566,7 @@ class _TimedCounts:
 
 
 _frequencies = _TimedCounts(DOCUMENT_FREQUENCY_SECONDS)
+_stop_words = set()  # words the articles' text has and no vector does: PostgreSQL's stop words
 
 
 SearchBackend = PostgresSearchBackend
