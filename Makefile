@@ -6,7 +6,7 @@ MANAGE := $(BIN)/python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help run serve setup test test-browser bench bench-http audit lighthouse python-check browser nginx checkers clean
+.PHONY: help run serve setup test test-browser relevance bench bench-http audit lighthouse python-check browser nginx checkers clean
 
 help:
 	@echo "make run    install, migrate, load content/, build the search index, serve http://$(HOST):$(PORT)"
@@ -85,6 +85,10 @@ node_modules/.installed: package.json package-lock.json
 test: $(VENV)/.installed-test browser nginx checkers
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+# Search quality: top-1, top-3 and MRR over tests/relevance_cases.py (PostgreSQL too with DATABASE_URL).
+relevance: $(VENV)/.installed-test
+	$(BIN)/python -m pytest tests/test_relevance.py -q
 
 test-browser: $(VENV)/.installed-test browser checkers
 	$(BIN)/python -m pytest -m browser

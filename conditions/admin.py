@@ -17,6 +17,7 @@ import reversion
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets, unquote
+from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404
@@ -30,12 +31,29 @@ from markdownx.widgets import AdminMarkdownxWidget
 from reversion.admin import VersionAdmin
 from reversion.models import Version
 
-from . import history, markdown
+from . import history, markdown, workflow
 from .kinds import KINDS, sections_of
-from .models import Article, ArticleImage, Category, SectionKind, review_interval_years
-from .permissions import can_publish, check_change, may_change
+from .models import Article, ArticleDraft, ArticleImage, Category, SectionKind, review_interval_years
+from .permissions import can_publish, check_change
+
+# The buttons of the change form for a published article's pending changes (besides Save).
+DRAFT_ACTIONS = {"_submit_changes", "_publish_changes", "_return_changes", "_discard_changes"}
 
 SECTION_FIELDS = {f"section_{kind.value.replace('-', '_')}": kind for kind in SectionKind}
+# Form fields that are not the article's own (not saved to it, not "changes" in History).
+FORM_ONLY_FIELDS = ("rendered_sections", "sections_kind", "opened_version", "opened_content", "review_comment")
+LIVE_STEP_MESSAGES = {
+    "_save_changes": "Saved unpublished changes", "_submit_changes": "Submitted the changes for review",
+    "_publish_changes": "Published the changes", "_return_changes": "Returned the changes to draft",
+    "_discard_changes": "Discarded the unpublished changes",
+}
+LIVE_STEP_DONE = {
+    "_save_changes": "Saved your changes to “{article}” as a draft: the published version stays live until a reviewer publishes them.",
+    "_submit_changes": "Submitted the changes to “{article}” for review; the published version stays live meanwhile.",
+    "_publish_changes": "Published the changes to “{article}”.",
+    "_return_changes": "Returned the changes to “{article}” to draft, with your comment for the editor.",
+    "_discard_changes": "Discarded the unpublished changes to “{article}”; the published version is unchanged.",
+}
 FIELD_OF_SECTION = {kind.value: name for name, kind in SECTION_FIELDS.items()}
 
 
@@ -52,13 +70,44 @@ def sections_kind(request, article=None):
         return asked
     return article.kind if article is not None else Article.Kind.CONDITION
 REVIEW_WINDOW_DAYS = 90
+OPENED_SALT = "conditions.admin.opened_content"
+
+
+class LinesField(forms.CharField):
+    """A list of names, one per line; unchanged when the same names come back (whatever the line endings)."""
+
+    widget = forms.Textarea(attrs={"rows": 3})
+
+    def prepare_value(self, value):
+        return "\n".join(value) if isinstance(value, list | tuple) else value
+
+    def to_python(self, value):
+        names = [" ".join(line.split()) for line in (super().to_python(value) or "").splitlines()]
+        return list(dict.fromkeys(name for name in names if name))
+
+    def has_changed(self, initial, data):
+        return self.to_python(self.prepare_value(initial or [])) != self.to_python(data)
+
+
+class SectionField(forms.CharField):
+    """A section's Markdown, stored with LF line endings (browsers send CR LF), so an
+    unchanged section is unchanged to the form and to History."""
+
+    def to_python(self, value):
+        return (super().to_python(value) or "").replace("\r\n", "\n").replace("\r", "\n")
+
+    def has_changed(self, initial, data):
+        return self.to_python(initial or "") != self.to_python(data)
 
 
 class ArticleForm(forms.ModelForm):
-    also_known_as = forms.CharField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="One name per line: abbreviations, British spellings, lay terms.",
+    also_known_as = LinesField(required=False, help_text="One name per line: abbreviations, British spellings, lay terms.")
+    # The version the editor opened, and what it said: a save against a newer version is refused.
+    opened_version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    opened_content = forms.CharField(required=False, widget=forms.HiddenInput)
+    review_comment = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Comment for the editor",
+        help_text="Needed when returning an article or its changes to draft: what should change.",
     )
 
     class Meta:
@@ -66,17 +115,27 @@ class ArticleForm(forms.ModelForm):
         fields = ["title", "slug", "kind", "schema_type", "summary", "also_known_as", "categories", "related", "status", "reviewed_on",
                   "reviewed_by"]
 
-    def __init__(self, *args, user=None, sections_kind=None, **kwargs):
+    def __init__(self, *args, user=None, sections_kind=None, action=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.sections_kind = sections_kind or self.instance.kind
-        sections = {section.kind: section.markdown for section in self.instance.sections.all()} if self.instance.pk else {}
+        self.user, self.action, self.conflict, self.transition = user, action, None, None
+        self.draft = ArticleDraft.objects.filter(article=self.instance).first() if self.instance.pk else None
+        if self.draft is not None:
+            # A live article with pending changes: the form edits the changes.
+            for name in ("title", "slug", "kind", "schema_type", "summary", "also_known_as"):
+                if name in self.fields and name in self.draft.content:
+                    self.initial[name] = self.draft.content[name]
+            for name in ("categories", "related"):
+                if name in self.fields:
+                    self.initial[name] = self.draft.content.get(name, [])
+        self.sections_kind = sections_kind or self.initial.get("kind") or self.instance.kind
+        sections = workflow.working_content(self.instance)["sections"] if self.instance.pk else {}
         # Which kind's sections the page showed travels with the form, so a kind changed in
         # the same submission is checked against the text the editor actually sent.
         self.fields["sections_kind"] = forms.ChoiceField(
             choices=Article.Kind.choices, initial=self.sections_kind, required=False, widget=forms.HiddenInput)
         for name in section_fields(self.sections_kind):
             kind = SECTION_FIELDS[name]
-            self.fields[name] = forms.CharField(
+            self.fields[name] = SectionField(
                 label=kind.label, required=kind == SectionKind.OVERVIEW, initial=sections.get(kind.value, ""),
                 widget=AdminMarkdownxWidget(attrs={"rows": 12}), strip=False,
             )
@@ -84,17 +143,22 @@ class ArticleForm(forms.ModelForm):
             self.fields["schema_type"].help_text = "Optional, by kind: " + "; ".join(
                 f"{info.label}: {', '.join(info.schema_types)}" for info in KINDS.values() if len(info.schema_types) > 1)
         if self.instance.pk:
-            self.initial["also_known_as"] = "\n".join(self.instance.also_known_as)
+            self.initial["opened_version"] = self.instance.version
+            self.initial["opened_content"] = signing.dumps(workflow.working_content(self.instance), compress=True, salt=OPENED_SALT)
         if "status" in self.fields and user is not None and not can_publish(user):
-            self.fields["status"].choices = [(value, label) for value, label in Article.Status.choices if value != Article.Status.PUBLISHED]
-            self.fields["status"].help_text = "A medical reviewer publishes articles in review."
-
-    def clean_also_known_as(self):
-        names = [" ".join(line.split()) for line in self.cleaned_data["also_known_as"].splitlines()]
-        return list(dict.fromkeys(name for name in names if name))
+            if self.instance.pk and self.instance.is_published:
+                # Edits of a live article are kept as unpublished changes; it stays published.
+                self.fields["status"].choices = [(Article.Status.PUBLISHED, Article.Status.PUBLISHED.label)]
+                self.fields["status"].help_text = "A medical reviewer publishes your changes, or unpublishes the article."
+            else:
+                self.fields["status"].choices = [(value, label) for value, label in Article.Status.choices
+                                                 if value != Article.Status.PUBLISHED]
+                self.fields["status"].help_text = "A medical reviewer publishes articles in review."
 
     def clean(self):
         cleaned = super().clean()
+        if self.instance.pk:
+            self._check_version(cleaned)
         # Browsers send textarea lines ending in CR LF; store LF, as the source files do, so
         # history compares words rather than line endings.
         for name in [*SECTION_FIELDS, "summary"]:
@@ -120,7 +184,93 @@ class ArticleForm(forms.ModelForm):
             if missing_alt:
                 self.add_error(name, f"{missing_alt} image(s) have no alt text: describe each one between the square brackets, "
                                      "e.g. ![MRI of a knee showing bone marrow edema](…).")
+        if self.instance.pk and not self.errors and self.conflict is None:
+            self._check_transition(cleaned)
+        elif not self.instance.pk and cleaned.get("status") == Article.Status.PUBLISHED:
+            self.add_error("status", "A new article is saved as a draft or submitted for review; a reviewer publishes it from there.")
         return cleaned
+
+    def _check_version(self, cleaned):
+        """Refuse a save against a newer version than the one opened (the row is locked until
+        the save is done, so no one slips in between), saying who changed what, and when."""
+        current = Article.objects.select_for_update().get(pk=self.instance.pk)
+        opened = cleaned.get("opened_version")
+        if opened == current.version:
+            return
+        try:
+            before = signing.loads(cleaned.get("opened_content") or "", salt=OPENED_SALT)
+        except signing.BadSignature:
+            before = {}
+        changes = history.compare(history.snapshot_of_content(before), history.snapshot_of_content(workflow.working_content(current)))
+        who = (current.changed_by.get_full_name() or current.changed_by.get_username()) if current.changed_by else "someone"
+        when = timezone.localtime(current.changed_at).strftime("%d %B %Y at %H:%M") if current.changed_at else "meanwhile"
+        self.conflict = {"who": who, "when": when, "changes": [change for change in changes if change.changed]}
+        self.add_error(None, f"{who} changed this article on {when}, after you opened it. Nothing was saved: your text is "
+                             "still in the form below. Compare it with their changes, copy what you need into the form, "
+                             "then reload the page to edit the current version.")
+
+    def _check_transition(self, cleaned):
+        """Where the save takes the article (``self.transition``), refused with a message when
+        the user may not take it there or the text may not be published."""
+        current = Article.objects.get(pk=self.instance.pk)
+        content = self.content()
+        publisher = self.user is not None and can_publish(self.user)
+        if current.is_published:
+            status = cleaned.get("status", current.status)
+            if status != Article.Status.PUBLISHED:
+                if not publisher:
+                    self.add_error("status", "Only a medical reviewer can unpublish an article.")
+                elif not (cleaned.get("review_comment") or "").strip():
+                    self.add_error("review_comment", "Say why the article is withdrawn: the editors see this comment.")
+                else:
+                    self.transition = "unpublish"
+                return
+            self.transition = self.action or "_save_changes"
+            draft_status = self.draft.status if self.draft is not None else None
+            if self.action in ("_publish_changes", "_return_changes") and not publisher:
+                self.add_error(None, "Only a medical reviewer can publish or return changes in review.")
+            elif self.action in ("_publish_changes", "_return_changes") and draft_status != ArticleDraft.Status.REVIEW:
+                self.add_error(None, "Submit the changes for review first: only changes in review can be published or returned.")
+            elif self.action == "_return_changes" and not (cleaned.get("review_comment") or "").strip():
+                self.add_error("review_comment", "Say what needs changing: the editor sees this comment.")
+            elif self.action == "_discard_changes" and self.draft is None:
+                self.add_error(None, "This article has no unpublished changes to discard.")
+            elif self.action == "_publish_changes":
+                for problem in workflow.publish_problems(content, reviewed_on=cleaned.get("reviewed_on"), article=current):
+                    self.add_error(None, f"Not published: {problem}")
+            return
+        status = cleaned.get("status", current.status)
+        if status == Article.Status.PUBLISHED:
+            if not publisher:
+                self.add_error("status", "Only a medical reviewer can publish an article.")
+            elif current.status != Article.Status.REVIEW:
+                self.add_error("status", "Submit the article for review first: only an article in review can be published.")
+            else:
+                for problem in workflow.publish_problems(content, reviewed_on=cleaned.get("reviewed_on"), article=current):
+                    self.add_error(None, f"Not published: {problem}")
+                self.transition = "publish"
+        elif status == Article.Status.DRAFT and current.status == Article.Status.REVIEW:
+            if publisher and not (cleaned.get("review_comment") or "").strip() and current.submitted_by_id != self.user.pk:
+                self.add_error("review_comment", "Say what needs changing: the editor sees this comment.")
+            else:
+                self.transition = "return"  # a reviewer's verdict, or an editor withdrawing it
+        elif status == Article.Status.REVIEW and current.status == Article.Status.DRAFT:
+            self.transition = "submit"
+        else:
+            self.transition = "save"
+
+    def content(self):
+        """The form's text as an ``ArticleDraft.content`` dict (see ``workflow``)."""
+        cleaned = self.cleaned_data
+        content = workflow.working_content(self.instance) if self.instance.pk else {}
+        for name in workflow.CONTENT_FIELDS:
+            if name in cleaned:
+                content[name] = cleaned[name]
+        for name in ("categories", "related"):
+            if name in cleaned:
+                content[name] = sorted(item.pk for item in cleaned[name])
+        content["sections"] = self.section_texts()
+        return content
 
     def _section_names(self):
         return [name for name in self.fields if name in SECTION_FIELDS]
@@ -176,13 +326,14 @@ class ArticleImageAdmin(admin.ModelAdmin):
 @admin.register(Article)
 class ArticleAdmin(VersionAdmin):
     form = ArticleForm
-    list_display = ["title", "kind", "status", "reviewed_on", "next_review", "updated_at"]
+    list_display = ["title", "kind", "state", "reviewed_on", "next_review", "updated_at", "version_input"]
     list_filter = ["kind", "status", ReviewOverdueFilter, "categories"]
     search_fields = ["title", "slug", "summary"]
     autocomplete_fields = ["categories", "related"]
     prepopulated_fields = {"slug": ["title"]}
     actions = ["submit_for_review", "publish", "return_to_draft"]
     change_list_template = "admin/conditions/article/change_list.html"
+    change_form_template = "admin/conditions/article/change_form.html"
 
     object_history_template = "admin/conditions/article/object_history.html"
 
@@ -198,29 +349,28 @@ class ArticleAdmin(VersionAdmin):
             (f"Sections of a {Article.Kind(kind).label.lower()} article (in page order)",
              {"fields": ["sections_kind", *section_fields(kind)] if editable else ["rendered_sections"]}),
             ("Related articles and categories", {"fields": ["related", "categories"]}),
-            ("Review and publishing", {"fields": ["status", "reviewed_on", "reviewed_by"]}),
+            ("Review and publishing", {"fields": ["status", "review_comment", "reviewed_on", "reviewed_by", "opened_version", "opened_content"]}),
         ]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         # The model's fields; the form adds one field per section itself.
         kwargs["fields"] = [name for name in flatten_fieldsets(self.get_fieldsets(request, obj))
-                            if name not in SECTION_FIELDS and name not in ("rendered_sections", "sections_kind")]
+                            if name not in SECTION_FIELDS and name not in FORM_ONLY_FIELDS]
         form = super().get_form(request, obj, change=change, **kwargs)
         user, kind = request.user, sections_kind(request, obj)
+        action = next((name for name in DRAFT_ACTIONS if name in request.POST), None) if request.method == "POST" else None
 
         class FormForUser(form):
             def __init__(self, *args, **kw):
-                super().__init__(*args, user=user, sections_kind=kind, **kw)
+                super().__init__(*args, user=user, sections_kind=kind, action=action, **kw)
 
         return FormForUser
 
     def get_readonly_fields(self, request, obj=None):
         return [] if can_publish(request.user) else ["reviewed_on", "reviewed_by"]
 
-    def has_change_permission(self, request, obj=None):
-        if obj is not None and obj.is_published and not can_publish(request.user):
-            return False
-        return super().has_change_permission(request, obj)
+    # An editor may edit a published article: the change is kept as its pending draft
+    # (``workflow``) until a reviewer publishes it, so live text still never changes without one.
 
     def has_delete_permission(self, request, obj=None):
         if obj is not None and obj.is_published and not can_publish(request.user):
@@ -244,58 +394,215 @@ class ArticleAdmin(VersionAdmin):
 
     # -- saving ---------------------------------------------------------------------
 
+    @admin.display(description="Status", ordering="status")
+    def state(self, article):
+        try:
+            draft = article.pending_draft
+        except ArticleDraft.DoesNotExist:
+            draft = None
+        return workflow.state_label(article, draft)
+
+    @admin.display(description="")
+    def version_input(self, article):
+        # Posted with a list action: an article changed since the list was shown is left alone.
+        return format_html('<input type="hidden" name="_version_{}" value="{}">', article.pk, article.version)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("pending_draft")
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        article = self.get_object(request, unquote(object_id))
+        extra = {}
+        if article is not None:
+            draft = ArticleDraft.objects.filter(article=article).select_related("updated_by", "submitted_by").first()
+            extra = {
+                "state_label": workflow.state_label(article, draft),
+                "pending_draft": draft,
+                "draft_changes": [c for c in history.compare(history.snapshot_of_article(article), history.snapshot_of_content(draft.content))
+                                  if c.changed] if draft else [],
+                "can_publish": can_publish(request.user),
+                "review_comment": (draft.review_comment if draft else article.review_comment),
+            }
+        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        form = context.get("adminform").form if context.get("adminform") else None
+        context["conflict"] = getattr(form, "conflict", None)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
     def save_model(self, request, obj, form, change):
-        current = Article.objects.select_for_update().filter(pk=obj.pk).first() if change else None
-        check_change(request.user, current, obj.status)
-        if current is not None and not can_publish(request.user):
+        form.skip_related = False
+        if not change:
+            check_change(request.user, None, obj.status)
+            obj.changed_by, obj.changed_at = request.user, timezone.now()
+            if obj.status == Article.Status.REVIEW:
+                obj.submitted_by, obj.submitted_at = request.user, timezone.now()
+            super().save_model(request, obj, form, change)
+            return
+        current = Article.objects.select_for_update().get(pk=obj.pk)
+        transition = form.transition
+        if current.is_published and transition != "unpublish":
+            self._save_live_changes(request, form, current, transition)
+            form.skip_related = True
+            return
+        if not can_publish(request.user):
             obj.reviewed_on, obj.reviewed_by = current.reviewed_on, current.reviewed_by
-        obj.updated_at = timezone.now()
+        changed = [name for name in form.changed_data if name not in FORM_ONLY_FIELDS]
+        if transition == "save" and not changed:
+            form.skip_related = form.unchanged = True  # nothing to record, no date to move
+            return
+        if not obj.claim_version(current.version, request.user):
+            raise PermissionDenied("Someone saved this article a moment ago; reload it and try again. Nothing was saved.")
+        now = timezone.now()
+        if transition == "submit":
+            obj.submitted_by, obj.submitted_at, obj.review_comment = request.user, now, ""
+        elif transition in ("return", "unpublish"):
+            obj.review_comment = form.cleaned_data.get("review_comment", "").strip()
+        elif transition == "publish":
+            obj.approved_by, obj.approved_at, obj.review_comment = request.user, now, ""
+        if transition in ("publish", "unpublish"):
+            obj.updated_at = now  # the public pages change: feeds, the sitemap and the API follow
         super().save_model(request, obj, form, change)
 
+    def _save_live_changes(self, request, form, article, action):
+        """An edit of a published article: kept as its pending draft, then the button's step."""
+        user, comment = request.user, (form.cleaned_data.get("review_comment") or "").strip()
+        content, draft = form.content(), form.draft
+        if action == "_discard_changes":
+            workflow.discard_draft(article, user)
+        else:
+            baseline = draft.content if draft is not None else workflow.content_of_article(article)
+            if content != baseline:
+                workflow.save_draft(article, content, user)
+            elif action in (None, "_save_changes"):
+                form.unchanged = True
+                return
+            if action == "_submit_changes":
+                workflow.submit_draft(article, user)
+            elif action == "_publish_changes":
+                workflow.publish_draft(article, user)
+            elif action == "_return_changes":
+                workflow.return_draft(article, user, comment)
+        article.claim_version(article.version, user)
+        form.live_step = action or "_save_changes"
+
     def save_related(self, request, form, formsets, change):
+        if getattr(form, "skip_related", False):
+            return
         super().save_related(request, form, formsets, change)
         form.instance.set_sections(form.section_texts())
 
+    def log_change(self, request, obj, message):
+        form = getattr(request, "_article_form", None)
+        if form is not None and getattr(form, "unchanged", False):
+            return None  # a save that changed nothing records nothing
+        return super().log_change(request, obj, message)
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        request._article_form = form
+        step = getattr(form, "live_step", None)
+        if step:
+            return [{"changed": {"fields": [LIVE_STEP_MESSAGES[step]]}}]
+        return super().construct_change_message(request, form, formsets, add)
+
+    def response_change(self, request, obj):
+        form = getattr(request, "_article_form", None)
+        if form is not None and getattr(form, "unchanged", False):
+            self.message_user(request, f"Nothing changed in “{obj}”, so nothing was saved.", messages.INFO)
+            return redirect(request.path)
+        step = getattr(form, "live_step", None) if form is not None else None
+        if step:
+            self.message_user(request, LIVE_STEP_DONE[step].format(article=obj), messages.SUCCESS)
+            return redirect(request.path if step != "_publish_changes" else "admin:conditions_article_changelist")
+        return super().response_change(request, obj)
+
     # -- workflow actions -----------------------------------------------------------
 
-    def _move(self, request, queryset, status, allowed_from, verb):
-        moved = refused = 0
+    def _apply(self, request, queryset, step, verb, comment=""):
+        """Take ``step(article)`` for each selected article (``False``: the step does not apply
+        to it), each in its own revision, and say honestly what happened to how many."""
+        seen = {key.removeprefix("_version_"): value for key, value in request.POST.items() if key.startswith("_version_")}
+        done, refused, stale, skipped, blocked = 0, 0, 0, 0, []
         with transaction.atomic():
             # Locked by primary key: the list's own queryset may carry DISTINCT (m2m filters),
             # which PostgreSQL refuses with FOR UPDATE.
             articles = list(Article.objects.select_for_update().filter(pk__in=queryset.values("pk")))
             for article in articles:
-                if article.status not in allowed_from:
+                if str(article.pk) in seen and seen[str(article.pk)] != str(article.version):
+                    stale += 1  # changed since the list was shown: the person decided on something else
                     continue
-                if not may_change(request.user, article, status):
+                try:
+                    with transaction.atomic(), reversion.create_revision():
+                        if step(article) is False:
+                            skipped += 1
+                            continue
+                        article.claim_version(article.version, request.user)
+                        reversion.set_user(request.user)
+                        reversion.set_comment(verb + (f": {comment}" if comment else ""))
+                    done += 1
+                except PermissionDenied:
                     refused += 1
-                    continue
-                with reversion.create_revision():
-                    article.status = status
-                    article.updated_at = timezone.now()  # feeds, the API's updated_since and Last-Modified follow
-                    article.save()
-                    reversion.set_user(request.user)
-                    reversion.set_comment(f"{verb} ({Article.Status(status).label.lower()})")
-                moved += 1
-        skipped = len(articles) - moved - refused
-        message = f"{verb}: {moved} article(s)."
+                except workflow.WorkflowError as error:
+                    blocked.append(f"“{article}”: {error}")
+        parts = [f"{verb}: {done} article(s)."]
         if refused:
-            message += f" {refused} refused: only a medical reviewer can publish, unpublish or change a published article."
+            parts.append(f"{refused} refused: only a medical reviewer can publish, unpublish or return an article to draft.")
+        if stale:
+            parts.append(f"{stale} changed by someone else since the list was shown, so left alone: reload the list and try again.")
         if skipped:
-            message += f" {skipped} left as they were (not in a state this action applies to)."
-        self.message_user(request, message, messages.SUCCESS if moved and not refused else messages.WARNING)
+            parts.append(f"{skipped} left as they were (not in a state this action applies to).")
+        self.message_user(request, " ".join(parts), messages.SUCCESS if done and not (refused or stale or blocked) else messages.WARNING)
+        for problem in blocked:
+            self.message_user(request, problem, messages.ERROR)
 
-    @admin.action(description="Submit selected articles for review", permissions=["change"])
+    @staticmethod
+    def _draft_of(article):
+        return ArticleDraft.objects.select_for_update().filter(article=article).first()
+
+    @admin.action(description="Submit selected articles (or their unpublished changes) for review", permissions=["change"])
     def submit_for_review(self, request, queryset):
-        self._move(request, queryset, Article.Status.REVIEW, {Article.Status.DRAFT}, "Submitted for review")
+        def step(article):
+            draft = self._draft_of(article)
+            if article.status == Article.Status.DRAFT:
+                return workflow.submit(article, request.user)
+            if article.is_published and draft is not None and draft.status == ArticleDraft.Status.DRAFT:
+                return workflow.submit_draft(article, request.user)
+            return False
 
-    @admin.action(description="Approve and publish selected articles", permissions=["publish"])
+        self._apply(request, queryset, step, "Submitted for review")
+
+    @admin.action(description="Approve and publish selected articles (or their changes in review)", permissions=["publish"])
     def publish(self, request, queryset):
-        self._move(request, queryset, Article.Status.PUBLISHED, {Article.Status.DRAFT, Article.Status.REVIEW}, "Published")
+        def step(article):
+            draft = self._draft_of(article)
+            if article.status in (Article.Status.REVIEW, Article.Status.DRAFT):
+                return workflow.publish(article, request.user)  # a draft is refused: submit it first
+            if draft is not None and draft.status == ArticleDraft.Status.REVIEW:
+                return workflow.publish_draft(article, request.user)
+            return False
 
-    @admin.action(description="Return selected articles to draft (unpublish)", permissions=["change"])
+        self._apply(request, queryset, step, "Published")
+
+    @admin.action(description="Return selected articles to draft (unpublish), with a comment", permissions=["change"])
     def return_to_draft(self, request, queryset):
-        self._move(request, queryset, Article.Status.DRAFT, {Article.Status.REVIEW, Article.Status.PUBLISHED}, "Returned to draft")
+        comment = (request.POST.get("comment") or "").strip()
+        if "apply" not in request.POST or not comment:
+            # A comment is asked for first: the editor sees it on the article's form.
+            return TemplateResponse(request, "admin/conditions/article/return_to_draft.html", {
+                **self.admin_site.each_context(request), "opts": self.model._meta, "title": "Return to draft",
+                "articles": queryset, "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "missing_comment": "apply" in request.POST,
+            })
+
+        def step(article):
+            draft = self._draft_of(article)
+            if article.is_published and draft is not None and draft.status == ArticleDraft.Status.REVIEW:
+                return workflow.return_draft(article, request.user, comment)
+            if article.status == Article.Status.DRAFT:
+                return False
+            return workflow.return_to_draft(article, request.user, comment)
+
+        self._apply(request, queryset, step, "Returned to draft", comment)
 
     # -- history and reviews --------------------------------------------------------
 
@@ -347,21 +654,37 @@ class ArticleAdmin(VersionAdmin):
         return TemplateResponse(request, "admin/conditions/article/compare.html", context)
 
     def restore_view(self, request, object_id, version_id):
+        """Bring a version's text back: into a published article's unpublished changes (a
+        reviewer then publishes them, like any edit of live text), straight into an article
+        that is not published. Refused when the article changed after the comparison was shown."""
         if request.method != "POST":
             return redirect("admin:conditions_article_compare", object_id, version_id)
         article, version = self._version(request, object_id, version_id)
+        saved_on = timezone.localtime(version.revision.date_created)
         with transaction.atomic(), reversion.create_revision():
-            # The gate on the article as it is now; the status stays as it is.
             article = Article.objects.select_for_update().get(pk=article.pk)
-            check_change(request.user, article, article.status)
-            article.updated_at = timezone.now()
-            # Only this article and its own sections: a revision may hold other articles
-            # saved by the same list action, and those are left as they are.
-            notes = history.apply_version(article, version)
+            seen = request.POST.get("version")
+            if seen != str(article.version):
+                who = article.changed_by or "someone"
+                self.message_user(request, f"“{article}” was changed by {who} after you opened the comparison, so nothing was "
+                                           "restored: compare again with the current version.", messages.ERROR)
+                return redirect("admin:conditions_article_compare", article.pk, version.pk)
+            if article.is_published:
+                if not self.has_change_permission(request, article):
+                    raise PermissionDenied
+                content, notes = history.content_of_version(article, version)
+                workflow.save_draft(article, content, request.user)
+                done = (f"The version of {saved_on:%d %B %Y %H:%M} is now the unpublished changes of “{article}”: submit them "
+                        "for review; the published version stays live until a reviewer publishes them.")
+            else:
+                check_change(request.user, article, article.status)
+                # Only this article and its own sections: a revision may hold other articles.
+                notes = history.apply_version(article, version)
+                done = f"Restored “{article}” to the version of {saved_on:%d %B %Y %H:%M}; that is now the newest version."
+            article.claim_version(article.version, request.user)
             reversion.set_user(request.user)
-            saved_on = timezone.localtime(version.revision.date_created)
             reversion.set_comment(f"Restored the version of {saved_on:%d %B %Y %H:%M}")
-        self.message_user(request, f"Restored “{article}” to the version of {saved_on:%d %B %Y %H:%M}; that is now the newest version.")
+        self.message_user(request, done)
         for note in notes:
             self.message_user(request, note, messages.WARNING)
         return redirect("admin:conditions_article_history", article.pk)

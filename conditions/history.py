@@ -82,6 +82,13 @@ def snapshot_of_article(article):
     return _snapshot(data, article.categories.values_list("pk", flat=True), article.related.values_list("pk", flat=True), sections)
 
 
+def snapshot_of_content(content):
+    """``{label: text}`` of an ``ArticleDraft.content`` dict (``workflow``); ``{}`` for an empty one."""
+    if not content:
+        return {}
+    return _snapshot(content, content.get("categories", []), content.get("related", []), content.get("sections", {}))
+
+
 def _snapshot(data, category_ids, related_ids, sections):
     names = {
         "categories": ", ".join(sorted(Category.objects.filter(pk__in=list(category_ids)).values_list("name", flat=True))),
@@ -139,6 +146,25 @@ def apply_version(article, version):
         notes.append(f"{missing} related article(s) of that version no longer exist and were left out.")
     article.set_sections(sections_of_version(version))
     return notes
+
+
+def content_of_version(article, version):
+    """``(content, notes)``: ``version``'s text as an ``ArticleDraft.content`` dict for
+    ``article`` (see ``workflow``), keeping the current slug when the version's now belongs
+    to another article, and leaving out related articles that no longer exist."""
+    data, notes = version.field_dict, []
+    content = {name: data[name] for name in RESTORED_FIELDS if name in data}
+    taken = Article.objects.exclude(pk=article.pk).filter(slug=content.get("slug", article.slug)).first()
+    if taken is not None:
+        notes.append(f"The address “{content['slug']}” now belongs to “{taken}”, so this article keeps the address “{article.slug}”.")
+        content["slug"] = article.slug
+    related = list(Article.objects.filter(pk__in=data.get("related", [])).exclude(pk=article.pk).values_list("pk", flat=True))
+    if len(set(data.get("related", []))) > len(related):
+        notes.append(f"{len(set(data.get('related', []))) - len(related)} related article(s) of that version no longer exist and were left out.")
+    content["categories"] = sorted(Category.objects.filter(pk__in=data.get("categories", [])).values_list("pk", flat=True))
+    content["related"] = sorted(related)
+    content["sections"] = sections_of_version(version)
+    return content, notes
 
 
 def _free_slug(slug):

@@ -38,7 +38,7 @@ from . import markdown
 from .kinds import KINDS, ArticleKind, SectionKind, section_label
 from .validators import validate_slug
 
-__all__ = ["Article", "ArticleImage", "ArticleLink", "ArticleSection", "Category", "SectionKind", "sections_rendered"]
+__all__ = ["Article", "ArticleDraft", "ArticleImage", "ArticleLink", "ArticleSection", "Category", "SectionKind", "sections_rendered"]
 
 # Sent when re-rendering changed an article's section HTML (a linked article was
 # published, unpublished, renamed or deleted): ``article``, ``sections`` (the changed ones).
@@ -124,6 +124,22 @@ class Article(models.Model):
     published_at = models.DateTimeField(null=True, blank=True, editable=False)
     # The reviewed title live pages may show in links while the article is not published.
     published_title = models.CharField(max_length=200, blank=True, editable=False)
+    # Optimistic locking: every save of the article or of its pending draft raises the
+    # version in one compare-and-set UPDATE (``claim_version``), so a form opened at an
+    # older version cannot overwrite what someone else saved meanwhile.
+    version = models.PositiveIntegerField(default=1, editable=False)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", editable=False)
+    changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The review gate: who sent the article for review, who approved it, and what a reviewer
+    # said when returning it to draft (shown to the editor on the form).
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+", editable=False)
+    submitted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+", editable=False)
+    approved_at = models.DateTimeField(null=True, blank=True, editable=False)
+    review_comment = models.TextField(blank=True, editable=False)
 
     objects = ArticleQuerySet.as_manager()
 
@@ -199,6 +215,18 @@ class Article(models.Model):
     def is_published(self):
         return self.status == self.Status.PUBLISHED
 
+    def claim_version(self, seen, user):
+        """Raise the stored version from ``seen`` to ``seen + 1`` (one UPDATE that only matches
+        while the row is still at ``seen``), recording ``user`` as the last to change it.
+        Returns whether it matched; ``False`` means someone saved the article meanwhile."""
+        now = timezone.now()
+        claimed = Article.objects.filter(pk=self.pk, version=seen).update(
+            version=models.F("version") + 1, changed_by=user if getattr(user, "pk", None) else None, changed_at=now)
+        if claimed:
+            self.version, self.changed_at = seen + 1, now
+            self.changed_by = user if getattr(user, "pk", None) else None
+        return bool(claimed)
+
     def save(self, *args, **kwargs):
         previous = getattr(self, "_saved_link_state", None)
         if self.is_published:
@@ -261,6 +289,40 @@ def render_preview(text):
     """One section rendered exactly as the article page would render it (the editor's preview)."""
     targets, images = _render_context([text])
     return markdown.render(text, targets=targets, used_ids=set(SectionKind.values), images=images)
+
+
+@reversion.register()
+class ArticleDraft(models.Model):
+    """The pending next version of a published article: written and reviewed while the
+    published one stays live (the public page, search, feeds, the sitemap and the API
+    read ``Article`` only). Publishing it copies it into the article; discarding deletes it.
+
+    ``content`` holds what the editor's form holds: ``title``, ``slug``, ``kind``,
+    ``schema_type``, ``summary``, ``also_known_as`` (list), ``categories`` and ``related``
+    (lists of primary keys) and ``sections`` (``{section kind: markdown}``).
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        REVIEW = "review", _("In review")
+
+    article = models.OneToOneField(Article, primary_key=True, on_delete=models.CASCADE, related_name="pending_draft")
+    content = models.JSONField(default=dict)
+    status = models.CharField(max_length=20, choices=Status, default=Status.DRAFT)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField(default=timezone.now)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    review_comment = models.TextField(blank=True)
+
+    def __str__(self):
+        return f"Pending changes to {self.article}"
+
+    @property
+    def sections(self):
+        """``{section kind: markdown}`` of the draft."""
+        return dict(self.content.get("sections", {}))
 
 
 @reversion.register()

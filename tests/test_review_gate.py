@@ -24,7 +24,7 @@ from django.urls import URLResolver
 from reversion.models import Version
 
 from conditions.importer import import_content
-from conditions.models import Article, ArticleSection, Category
+from conditions.models import Article, ArticleDraft, ArticleSection, Category
 from healthlib import pagecache
 
 from .test_editors import change_url, form_data
@@ -73,7 +73,7 @@ def test_an_editor_cannot_bring_back_a_withdrawn_article_through_recover(client,
     article = Article.objects.get(slug=LIVE)
     published_version = Version.objects.get_for_object(article).first()
     client.force_login(reviewer)
-    client.post("/admin/conditions/article/", {"action": "return_to_draft", "_selected_action": [article.pk]})
+    client.post("/admin/conditions/article/", {"action": "return_to_draft", "apply": "1", "comment": "Needs work.", "_selected_action": [article.pk]})
     assert Article.objects.get(pk=article.pk).status == "draft"
     client.force_login(editor)
     assert client.post(f"/admin/conditions/article/recover/{published_version.pk}/", {}).status_code == 404
@@ -126,27 +126,34 @@ def test_restore_never_500s_when_the_version_slug_now_belongs_to_another_article
         article.slug = "osteoporosis-renamed"
         article.save()
     Article.objects.create(title="Someone else", slug=LIVE, summary="Took the old address.")
-    response = client.post(f"/admin/conditions/article/{article.pk}/history/{old_version.pk}/restore/", follow=True)
+    article.refresh_from_db()
+    response = client.post(f"/admin/conditions/article/{article.pk}/history/{old_version.pk}/restore/",
+                           {"version": article.version}, follow=True)
     assert response.status_code == 200
     article.refresh_from_db()
-    assert article.slug == "osteoporosis-renamed", "the current slug is kept"
+    assert article.slug == "osteoporosis-renamed", "the live article is untouched"
+    assert ArticleDraft.objects.get(article=article).content["slug"] == "osteoporosis-renamed", "the current slug is kept"
     assert "now belongs to" in response.content.decode() and "osteoporosis-renamed" in response.content.decode()
 
 
-def test_editor_cannot_restore_a_version_of_a_live_article(client, editor):
+def test_an_editors_restore_of_a_live_article_becomes_unpublished_changes(client, editor):
     article = Article.objects.get(slug=LIVE)
     version = Version.objects.get_for_object(article).first()
     before = live_state()
     client.force_login(editor)
-    assert client.post(f"/admin/conditions/article/{article.pk}/history/{version.pk}/restore/").status_code == 403
-    assert live_state() == before
+    stale = client.post(f"/admin/conditions/article/{article.pk}/history/{version.pk}/restore/", {"version": article.version - 1})
+    assert stale.status_code == 302 and not ArticleDraft.objects.filter(article=article).exists(), "an outdated comparison restores nothing"
+    response = client.post(f"/admin/conditions/article/{article.pk}/history/{version.pk}/restore/", {"version": article.version})
+    assert response.status_code == 302
+    assert live_state() == before, "live text changes only when a reviewer publishes"
+    assert ArticleDraft.objects.get(article=article).status == "draft"
 
 
 def test_list_actions_refuse_editors_on_live_articles_and_count_honestly(client, editor):
     live = Article.objects.get(slug=LIVE)
     draft = Article.objects.create(title="Quokka fever", slug="quokka-fever", summary="Made up.", status="review")
     client.force_login(editor)
-    response = client.post("/admin/conditions/article/", {"action": "return_to_draft", "_selected_action": [live.pk, draft.pk]}, follow=True)
+    response = client.post("/admin/conditions/article/", {"action": "return_to_draft", "apply": "1", "comment": "Needs work.", "_selected_action": [live.pk, draft.pk]}, follow=True)
     text = " ".join(str(message) for message in response.context["messages"])
     assert "Returned to draft: 1 article(s)." in text and "1 refused" in text and "-1" not in text
     assert Article.objects.get(pk=live.pk).status == "published"
@@ -159,8 +166,9 @@ def test_editor_cannot_take_a_live_article_down_through_the_form(client, editor)
     live = Article.objects.get(slug=LIVE)
     client.force_login(editor)
     response = client.post(change_url(live), form_data(live, status="draft", section_overview="Replaced text."))
-    assert response.status_code == 403
+    assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
     assert Article.objects.get(pk=live.pk).status == "published"
+    assert not ArticleDraft.objects.filter(article=live).exists(), "nothing saved, not even as a draft"
 
 
 # -- import ---------------------------------------------------------------------------
@@ -233,7 +241,7 @@ def test_a_withdrawn_article_is_named_by_its_last_published_title(client, review
     client.force_login(reviewer)
     version = pagecache.content_version()
     with django_capture_on_commit_callbacks(execute=True):
-        client.post("/admin/conditions/article/", {"action": "return_to_draft", "_selected_action": [target.pk]})
+        client.post("/admin/conditions/article/", {"action": "return_to_draft", "apply": "1", "comment": "Needs work.", "_selected_action": [target.pk]})
     assert pagecache.content_version() != version, "unpublishing changes live pages"
     version = pagecache.content_version()
     with django_capture_on_commit_callbacks(execute=True):
@@ -243,6 +251,7 @@ def test_a_withdrawn_article_is_named_by_its_last_published_title(client, review
     assert "Quokka bones" not in page
     assert 'href="/conditions/osteomalacia/"' not in page, "no link to an article that is not live"
     with django_capture_on_commit_callbacks(execute=True):
+        client.post("/admin/conditions/article/", {"action": "submit_for_review", "_selected_action": [target.pk]})
         client.post("/admin/conditions/article/", {"action": "publish", "_selected_action": [target.pk]})
     assert pagecache.content_version() != version
     assert 'href="/conditions/osteomalacia/"' in Client().get(linking[0]).content.decode()
@@ -388,7 +397,7 @@ def test_loading_content_again_with_new_only_never_undoes_admin_work(client, rev
 
     client.force_login(reviewer)
     article = Article.objects.get(slug="sacroiliitis")
-    client.post("/admin/conditions/article/", {"action": "return_to_draft", "_selected_action": [article.pk]})
+    client.post("/admin/conditions/article/", {"action": "return_to_draft", "apply": "1", "comment": "Needs work.", "_selected_action": [article.pk]})
     Article.objects.filter(slug="tendinopathy").update(summary="Edited in the admin.")
     new = write_source("quokka-fever", status="draft")
     call_command("import_content", "--new-only", str(django_settings.HEALTHLIB_CONTENT_DIR), str(new.parent), stdout=io.StringIO())
@@ -455,7 +464,7 @@ def test_list_actions_work_on_a_list_filtered_by_category(client, reviewer):
     target = category.articles.published().first()
     client.force_login(reviewer)
     response = client.post(f"/admin/conditions/article/?categories__id__exact={category.pk}",
-                           {"action": "return_to_draft", "_selected_action": [target.pk]}, follow=True)
+                           {"action": "return_to_draft", "apply": "1", "comment": "Needs work.", "_selected_action": [target.pk]}, follow=True)
     assert response.status_code == 200
     assert "Returned to draft: 1 article(s)." in " ".join(str(m) for m in response.context["messages"])
     assert Article.objects.get(pk=target.pk).status == "draft"
