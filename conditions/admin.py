@@ -33,7 +33,8 @@ from reversion.models import Version
 
 from . import history, markdown, workflow
 from .kinds import KINDS, sections_of
-from .models import Article, ArticleDraft, ArticleImage, Category, SectionKind, review_interval_years
+from .models import Article, ArticleDraft, ArticleImage, Category, SectionKind, render_unsaved_sections, review_interval_years
+from .navigation import kind_trail
 from .permissions import can_publish, check_change
 
 # The buttons of the change form for a published article's pending changes (besides Save).
@@ -615,6 +616,8 @@ class ArticleAdmin(VersionAdmin):
         return [
             path("recover/<int:version_id>/", view(self.recover_view), name="conditions_article_recover"),
             path("reviews/", view(self.reviews_view), name="conditions_article_reviews"),
+            path("waiting/", view(self.waiting_view), name="conditions_article_waiting"),
+            path("<path:object_id>/preview-changes/", view(self.preview_changes_view), name="conditions_article_preview_changes"),
             path("<path:object_id>/history/<int:version_id>/compare/", view(self.compare_view), name="conditions_article_compare"),
             path("<path:object_id>/history/<int:version_id>/restore/", view(self.restore_view), name="conditions_article_restore"),
         ] + inherited
@@ -720,6 +723,41 @@ class ArticleAdmin(VersionAdmin):
             **(extra_context or {}),
         }
         return TemplateResponse(request, "admin/conditions/article/recover.html", context)
+
+    def preview_changes_view(self, request, object_id):
+        """The article page as it will be once its unpublished changes are published (staff only)."""
+        article = self._article_or_404(request, object_id)
+        if not self.has_view_or_change_permission(request, article):
+            raise PermissionDenied
+        draft = ArticleDraft.objects.filter(article=article).first()
+        if draft is None:
+            return redirect(article)
+        article = Article.objects.with_page_data().get(pk=article.pk)
+        for name in ("title", "kind", "schema_type", "summary", "also_known_as"):
+            setattr(article, name, draft.content.get(name, getattr(article, name)))
+        crumbs = kind_trail(article.kind_info, (article.title, article.get_absolute_url()))
+        response = TemplateResponse(request, "conditions/article_detail.html", {
+            "article": article, "sections": render_unsaved_sections(draft.sections), "preview": True,
+            "previewing_changes": True, "breadcrumbs": crumbs,
+        })
+        response["Cache-Control"] = "private, no-store"
+        response["X-Robots-Tag"] = "noindex"
+        return response
+
+    def waiting_view(self, request):
+        """What is waiting for review: articles in review and changes in review, oldest first."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        waiting = [
+            {"article": article, "what": "New or unpublished article", "by": article.submitted_by, "at": article.submitted_at}
+            for article in Article.objects.filter(status=Article.Status.REVIEW).select_related("submitted_by")
+        ] + [
+            {"article": draft.article, "what": "Changes to the published article", "by": draft.submitted_by, "at": draft.submitted_at}
+            for draft in ArticleDraft.objects.filter(status=ArticleDraft.Status.REVIEW).select_related("article", "submitted_by")
+        ]
+        waiting.sort(key=lambda item: (item["at"] is None, item["at"] or timezone.now(), item["article"].title))
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": "Waiting for review", "waiting": waiting}
+        return TemplateResponse(request, "admin/conditions/article/waiting.html", context)
 
     def reviews_view(self, request):
         if not self.has_view_or_change_permission(request):

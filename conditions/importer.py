@@ -26,6 +26,7 @@ from .content_format import ArticleSource, ContentError, parse
 from .models import Article, Category
 from .permissions import can_publish, check_change
 from .search.signals import deferred_index_updates
+from .workflow import WorkflowError, publish_problems
 
 
 @dataclass
@@ -86,11 +87,14 @@ def _import_content(paths, user, new_only=False):
     _drop_broken_links(sources, report)
 
     changed = set()
+    # Published files pass the same checks as publishing in the admin; links to files of
+    # this import that are published count as links to published articles.
+    published = {slug for slug, source in sources.items() if source.status == Article.Status.PUBLISHED}
     for slug, source in list(sources.items()):
         try:
             with transaction.atomic():
-                outcome = apply_source(source, user)
-        except PermissionDenied as refusal:
+                outcome = apply_source(source, user, also_published=published)
+        except (PermissionDenied, WorkflowError) as refusal:
             del sources[slug]
             report.errors.append(ContentError(source.path, f"not loaded: {refusal}", source.lines.get("status")))
             continue
@@ -151,10 +155,12 @@ def _drop_broken_links(sources, report):
             report.errors.append(ContentError(source.path, f"{what} '{target}' names no article; fix the slug or add content/{target}.md", line))
 
 
-def apply_source(source, user=None):
+def apply_source(source, user=None, also_published=()):
     """Create or update the article for ``source``; return 'created', 'updated' or 'unchanged'.
 
-    Raises ``PermissionDenied`` when ``user`` may not make that change (nothing is written).
+    Raises ``PermissionDenied`` when ``user`` may not make that change, and ``WorkflowError``
+    when a published source fails the publishing checks (``workflow.publish_problems``;
+    ``also_published``: slugs to count as published); nothing is written then.
     """
     article = Article.objects.select_for_update().filter(slug=source.slug).first()
     current_review = (article.reviewed_on, article.reviewed_by) if article is not None else (None, "")
@@ -166,6 +172,11 @@ def apply_source(source, user=None):
             return "unchanged"
     if user is not None:
         check_change(user, article, source.status)
+    if source.status == Article.Status.PUBLISHED:
+        content = {"slug": source.slug, "summary": source.summary, "sections": source.sections}
+        problems = publish_problems(content, reviewed_on=source.reviewed_on, also_published=also_published)
+        if problems:
+            raise WorkflowError("not published: " + " ".join(problems))
     outcome = "created" if article is None else "updated"
     article = article or Article(slug=source.slug)
     for name in ("title", "kind", "schema_type", "summary", "also_known_as", "reviewed_on", "reviewed_by", "status"):

@@ -285,6 +285,19 @@ def _render_context(texts):
     return targets, ArticleImage.objects.for_texts(texts)
 
 
+def render_unsaved_sections(markdown_by_kind):
+    """Unsaved ``ArticleSection`` objects in page order, rendered as the page would render
+    them: the staff preview of a published article's unpublished changes."""
+    texts = [text for text in markdown_by_kind.values() if text]
+    targets, images = _render_context(texts)
+    used_ids = set(SectionKind.values)
+    sections = sorted((ArticleSection(kind=kind, markdown=text, position=SectionKind.position(kind))
+                       for kind, text in markdown_by_kind.items() if text and kind in SectionKind.values), key=lambda s: s.position)
+    for section in sections:
+        section.html = markdown.render(section.markdown, targets=targets, used_ids=used_ids, images=images)
+    return sections
+
+
 def render_preview(text):
     """One section rendered exactly as the article page would render it (the editor's preview)."""
     targets, images = _render_context([text])

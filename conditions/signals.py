@@ -2,6 +2,7 @@
 shared page cache (``healthlib.pagecache``) is retired when, and only when, a change
 patients can see commits."""
 
+from django.contrib.auth import get_user_model
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
@@ -76,3 +77,24 @@ def connect_page_cache_signals():
         signal.connect(_always, sender=model, dispatch_uid=f"pagecache-{signal is post_save}-{model.__name__}")
     for through in (Article.categories.through, Article.related.through):
         m2m_changed.connect(_article_links_changed, sender=through, dispatch_uid=f"pagecache-m2m-{through.__name__}")
+
+
+# The editorial groups (migration 0004) work only in the admin, which lets staff in only:
+# putting someone in one makes them staff, so they are never told their (right) password
+# is wrong at sign-in.
+EDITORIAL_GROUPS = ("Editor", "Medical reviewer")
+
+
+@receiver(m2m_changed, sender=get_user_model().groups.through)
+def editorial_groups_make_staff(sender, instance, action, reverse, pk_set, **kwargs):
+    from django.contrib.auth.models import Group
+
+    if action != "post_add" or not pk_set:
+        return
+    if reverse:  # group.user_set.add(...): ``instance`` is the group
+        if instance.name in EDITORIAL_GROUPS:
+            get_user_model().objects.filter(pk__in=pk_set, is_staff=False).update(is_staff=True)
+        return
+    if not instance.is_staff and Group.objects.filter(pk__in=pk_set, name__in=EDITORIAL_GROUPS).exists():
+        instance.is_staff = True
+        get_user_model().objects.filter(pk=instance.pk).update(is_staff=True)

@@ -65,7 +65,7 @@ def apply_content(article, content):
 # -- the blocking checks -----------------------------------------------------------------------
 
 
-def publish_problems(content, *, reviewed_on=None, article=None):
+def publish_problems(content, *, reviewed_on=None, article=None, also_published=()):
     """Why ``content`` cannot be published now: a list of messages (empty when it can).
 
     Every ``[[link]]`` must name a published article (or the article itself), the summary
@@ -80,7 +80,7 @@ def publish_problems(content, *, reviewed_on=None, article=None):
         problems.append(_("The Overview section is empty."))
     own_slug = content.get("slug") or (article.slug if article is not None else "")
     slugs = set().union(*(markdown.linked_slugs(text) for text in sections.values())) - {own_slug}
-    live = set(Article.objects.published().filter(slug__in=slugs).values_list("slug", flat=True))
+    live = set(Article.objects.published().filter(slug__in=slugs).values_list("slug", flat=True)) | (slugs & set(also_published))
     for slug in sorted(slugs - live):
         exists = Article.objects.filter(slug=slug).exists()
         problems.append(_("[[%(slug)s]] links to an article that is %(state)s: publish it first, or remove the link.")

@@ -85,9 +85,14 @@ def test_links_resolve_across_the_batch_in_any_order(write_source):
 
 def test_link_to_unpublished_article_is_plain_text_until_published(write_source):
     run_import(write_source("test-draft-target", status="draft"))
-    run_import(write_source("test-linker", body="## Overview\n\nRead about [[test-draft-target|that]].\n"))
+    linker = write_source("test-linker", body="## Overview\n\nRead about [[test-draft-target|that]].\n")
+    code, _, errors = run_import(linker)
+    assert code == 1 and "[[test-draft-target]] links to an article that is not published" in " ".join(errors), errors
+    assert not Article.objects.filter(slug="test-linker").exists()
+    run_import(write_source("test-linker", status="draft", body="## Overview\n\nRead about [[test-draft-target|that]].\n"))
     assert ArticleSection.objects.get(article__slug="test-linker").html == "<p>Read about that.</p>"
     run_import(write_source("test-draft-target", status="published"))
+    run_import(write_source("test-linker", body="## Overview\n\nRead about [[test-draft-target|that]].\n"))
     assert 'href="/conditions/test-draft-target/"' in ArticleSection.objects.get(article__slug="test-linker").html
     Article.objects.get(slug="test-draft-target").delete()
     assert ArticleSection.objects.get(article__slug="test-linker").html == "<p>Read about that.</p>"
