@@ -129,6 +129,11 @@ def test_editor_live_preview_and_image_upload_in_the_admin(browser, site):
     editor.evaluate("(e) => { e.value = e.value.replace('![](', '![A navy test picture]('); }")
     page.click("input[name=_continue]")
     page.locator(".messagelist .success").wait_for()
+    # A live article's edit waits as unpublished changes: submitted, then published by a reviewer.
+    page.click("input[name=_submit_changes]")
+    page.locator(".messagelist .success").wait_for()
+    page.click("input[name=_publish_changes]")
+    page.locator(".messagelist .success").wait_for()
     page.goto(f"{site}/conditions/bone-marrow-edema/")
     image = page.locator("img[alt='A navy test picture']")
     image.scroll_into_view_if_needed()
@@ -139,3 +144,39 @@ def test_editor_live_preview_and_image_upload_in_the_admin(browser, site):
     page.screenshot(path=ARTIFACTS / "article-with-uploaded-image.png")
     assert not blocked, blocked
     page.close()
+
+
+def test_two_editors_in_two_browsers_see_the_conflict_and_lose_nothing(browser, site):
+    from django.contrib.auth.models import User
+
+    for name in ("ann", "bob"):  # (a live server's database starts empty: no editorial groups)
+        User.objects.create_superuser(name, password="a long test password")
+    pages = []
+    for name in ("ann", "bob"):
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.goto(f"{site}/admin/login/")
+        page.fill("#id_username", name)
+        page.fill("#id_password", "a long test password")
+        page.click("input[type=submit]")
+        page.goto(f"{site}/admin/conditions/article/")
+        page.get_by_role("link", name="Stress Fracture", exact=True).click()
+        pages.append(page)
+    ann, bob = pages
+    ann.fill("#id_summary", "Ann's summary of stress fractures.")
+    ann.click("input[name=_continue]")
+    ann.locator(".messagelist .success").wait_for()
+    bob.fill("#id_summary", "Bob's summary of stress fractures.")
+    bob.click("input[name=_continue]")
+    conflict = bob.locator(".edit-conflict")
+    conflict.wait_for()
+    assert "ann changed this article on" in conflict.inner_text()
+    assert "Ann's" in conflict.locator("ins").first.inner_text()
+    assert bob.locator("#id_summary").input_value() == "Bob's summary of stress fractures.", "Bob's text is still there"
+    ARTIFACTS.mkdir(exist_ok=True)
+    bob.screenshot(path=ARTIFACTS / "edit-conflict.png", full_page=True)
+    from conditions.models import ArticleDraft
+
+    assert ArticleDraft.objects.get(article__slug="stress-fracture").content["summary"] == "Ann's summary of stress fractures."
+    for page in pages:
+        page.context.close()
