@@ -281,3 +281,16 @@ def test_review_dates_in_the_future_are_refused_at_publish_time_only():
     with pytest.raises(workflow.WorkflowError, match="in the future"):
         workflow.publish(article, User.objects.create_superuser("chief", password="x"))
     assert Article.objects.get(pk=article.pk).status == "review"
+
+
+def test_restoring_an_old_version_while_changes_are_pending_replaces_the_changes_not_the_live_text(reviewer):
+    live = Article.objects.get(slug=LIVE)
+    client = login(reviewer)
+    client.post(change_url(live), form_data(live, summary="Pending change."))
+    oldest = Version.objects.get_for_object(live).last()
+    live.refresh_from_db()
+    before = live.summary
+    response = client.post(f"/admin/conditions/article/{live.pk}/history/{oldest.pk}/restore/", {"version": live.version}, follow=True)
+    assert response.status_code == 200 and "unpublished changes" in response.content.decode()
+    assert Article.objects.get(pk=live.pk).summary == before
+    assert ArticleDraft.objects.get(article=live).content["summary"] == oldest.field_dict["summary"]
