@@ -545,7 +545,19 @@ class _Derived:
             return frozenset.intersection(*(self.matching(searcher, sub, deadline) for sub in q.subqueries))
         if isinstance(q, Term):
             return self._term_docs(searcher, q.fieldname, q.text)
-        return frozenset(searcher.docs_for_query(q))
+        # A phrase, a word beginning or a fuzzy term: read once, then kept with the terms
+        # (a search asks for each part up to three times: alone, in "any" and in "every").
+        key = ("query", q)
+        with self._lock:
+            if key in self._terms:
+                self._terms.move_to_end(key)
+                return self._terms[key]
+        docs = frozenset(searcher.docs_for_query(q))
+        with self._lock:
+            self._terms[key] = docs
+            if len(self._terms) > CACHED_TERMS:
+                self._terms.popitem(last=False)
+        return docs
 
 
 class _TimeLimitedTop(TimeLimitCollector):
