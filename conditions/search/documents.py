@@ -278,11 +278,12 @@ def required_parts(frequencies, total):
 def _mentions(words):
     """Runs of 1–``MENTION_MAX_WORDS`` query words that could be an article's name, by length
     (``{n: (run, …)}``), the whole query left out (the exact-name bonus covers it). A lone
-    short English word ("as", "us") is left out: it is too common to name an article."""
+    English word ("bones", "as") is left out: it names too much to point at one article;
+    a lone abbreviation or term ("mri", "osteoporosis") is kept."""
     mentions = {}
     for size in range(1, min(MENTION_MAX_WORDS, len(words) - 1) + 1):
         runs = (words[i : i + size] for i in range(len(words) - size + 1))
-        found = [" ".join(run) for run in runs if size > 1 or len(run[0]) > 3 or not is_english(run[0])]
+        found = [" ".join(run) for run in runs if size > 1 or not is_english(run[0])]
         if found:
             mentions[size] = tuple(dict.fromkeys(found))
     return tuple(mentions.items())
