@@ -33,7 +33,7 @@ from reversion.models import Version
 
 from . import history, markdown, workflow
 from .kinds import KINDS, sections_of
-from .models import Article, ArticleDraft, ArticleImage, Category, SectionKind, render_unsaved_sections, review_interval_years
+from .models import Article, ArticleDraft, ArticleImage, ArticleRedirect, Category, SectionKind, render_unsaved_sections, review_interval_years
 from .navigation import kind_trail
 from .permissions import can_publish, check_change
 
@@ -301,6 +301,22 @@ class CategoryAdmin(admin.ModelAdmin):
     search_fields = ["name"]
     list_display = ["name", "slug"]
     readonly_fields = ["slug"]
+
+
+@admin.register(ArticleRedirect)
+class ArticleRedirectAdmin(admin.ModelAdmin):
+    """Old addresses of renamed articles (made by renames, never typed in); deleting one
+    makes that address a 404 again."""
+
+    list_display = ["old_slug", "article", "created_at"]
+    search_fields = ["old_slug", "article__title", "article__slug"]
+    readonly_fields = ["old_slug", "article", "created_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(ArticleImage)
@@ -653,6 +669,7 @@ class ArticleAdmin(VersionAdmin):
             "changes": changes,
             "any_change": any(change.changed for change in changes),
             "can_restore": self.has_change_permission(request, article),
+            "other_address": version.field_dict.get("slug") not in (None, article.slug) and version.field_dict.get("slug"),
         }
         return TemplateResponse(request, "admin/conditions/article/compare.html", context)
 
@@ -664,6 +681,8 @@ class ArticleAdmin(VersionAdmin):
             return redirect("admin:conditions_article_compare", object_id, version_id)
         article, version = self._version(request, object_id, version_id)
         saved_on = timezone.localtime(version.revision.date_created)
+        # The address stays unless asked for: the old one then redirects here (models.ArticleRedirect).
+        keep_slug = not request.POST.get("restore_address")
         with transaction.atomic(), reversion.create_revision():
             article = Article.objects.select_for_update().get(pk=article.pk)
             seen = request.POST.get("version")
@@ -675,14 +694,14 @@ class ArticleAdmin(VersionAdmin):
             if article.is_published:
                 if not self.has_change_permission(request, article):
                     raise PermissionDenied
-                content, notes = history.content_of_version(article, version)
+                content, notes = history.content_of_version(article, version, keep_slug=keep_slug)
                 workflow.save_draft(article, content, request.user)
                 done = (f"The version of {saved_on:%d %B %Y %H:%M} is now the unpublished changes of “{article}”: submit them "
                         "for review; the published version stays live until a reviewer publishes them.")
             else:
                 check_change(request.user, article, article.status)
                 # Only this article and its own sections: a revision may hold other articles.
-                notes = history.apply_version(article, version)
+                notes = history.apply_version(article, version, keep_slug=keep_slug)
                 done = f"Restored “{article}” to the version of {saved_on:%d %B %Y %H:%M}; that is now the newest version."
             article.claim_version(article.version, request.user)
             reversion.set_user(request.user)

@@ -29,7 +29,7 @@ from django.conf import settings
 from django.core.paginator import Paginator
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Max
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponsePermanentRedirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response
@@ -41,7 +41,7 @@ from healthlib.pagecache import public_page
 from healthlib.ratelimit import over_limit, running_slot
 
 from .kinds import KINDS
-from .models import Article, Category
+from .models import Article, ArticleRedirect, Category
 from .search import get_backend
 from .search.base import SearchTooComplex, SearchUnavailable
 from .search.documents import ABSURD_QUERY_LENGTH, clean_query
@@ -236,6 +236,9 @@ def _parse_moment(text):
 def article(request, slug):
     found = None if "\x00" in slug else Article.objects.published().with_page_data().filter(slug=slug).first()
     if found is None:
+        moved = None if "\x00" in slug else ArticleRedirect.objects.filter(old_slug=slug, article__status=Article.Status.PUBLISHED).first()
+        if moved is not None:  # renamed: the current address, permanently
+            return HttpResponsePermanentRedirect(reverse("api-article", args=[moved.article.slug]))
         raise ApiError(404, "No published article has that slug.")
     data = _item(request, found)
     data["sections"] = [
@@ -371,6 +374,8 @@ def openapi_document(request):
                 "operationId": "getArticle", "summary": "One published article with its sections",
                 "parameters": [{"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}],
                 "responses": {"200": json_response("The article.", {"$ref": "#/components/schemas/ArticleDetail"}, caching),
+                              "301": {"description": "The article was renamed: `Location` is its current address.",
+                                      "headers": {"Location": {"schema": {"type": "string"}}}},
                               "404": json_response("No published article has that slug.", {"$ref": "#/components/schemas/Error"}), **common},
             }},
             "/search/": {"get": {

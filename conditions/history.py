@@ -17,7 +17,8 @@ from reversion.models import Version
 from .kinds import sections_of
 from .models import Article, ArticleSection, Category, SectionKind
 
-COMPARED_FIELDS = [("title", "Title"), ("kind", "Kind"), ("summary", "Summary"), ("also_known_as", "Also known as"), ("status", "Status"),
+COMPARED_FIELDS = [("title", "Title"), ("slug", "Address (slug)"), ("kind", "Kind"), ("summary", "Summary"),
+                   ("also_known_as", "Also known as"), ("status", "Status"),
                    ("reviewed_on", "Last reviewed"), ("reviewed_by", "Reviewed by"), ("categories", "Categories"),
                    ("related", "Related articles")]
 # What a restore or a recovery brings back from a version; the workflow fields (status,
@@ -116,7 +117,7 @@ def compare(old, new):
     return [Change(label, old.get(label, ""), new.get(label, "")) for label in new]
 
 
-def apply_version(article, version):
+def apply_version(article, version, keep_slug=False):
     """Bring ``version``'s text back into ``article`` and save it: names, summary, kind,
     categories and related articles that still exist, and the article's own sections.
 
@@ -129,7 +130,7 @@ def apply_version(article, version):
     notes = []
     current_slug = article.slug
     for name in RESTORED_FIELDS:
-        if name in data:
+        if name in data and not (keep_slug and name == "slug"):
             setattr(article, name, data[name])
     taken = Article.objects.exclude(pk=article.pk).filter(slug=article.slug).first()
     if taken is not None:
@@ -148,12 +149,14 @@ def apply_version(article, version):
     return notes
 
 
-def content_of_version(article, version):
+def content_of_version(article, version, keep_slug=False):
     """``(content, notes)``: ``version``'s text as an ``ArticleDraft.content`` dict for
     ``article`` (see ``workflow``), keeping the current slug when the version's now belongs
     to another article, and leaving out related articles that no longer exist."""
     data, notes = version.field_dict, []
     content = {name: data[name] for name in RESTORED_FIELDS if name in data}
+    if keep_slug:
+        content["slug"] = article.slug
     taken = Article.objects.exclude(pk=article.pk).filter(slug=content.get("slug", article.slug)).first()
     if taken is not None:
         notes.append(f"The address “{content['slug']}” now belongs to “{taken}”, so this article keeps the address “{article.slug}”.")

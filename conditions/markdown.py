@@ -62,6 +62,12 @@ def images_without_alt(text):
     return markdown_images + html_images
 
 
+def link_pattern(slug):
+    """A regular expression for the ``[[slug]]`` and ``[[slug|text]]`` links to ``slug``;
+    group 1 is the ``|text`` part, if any."""
+    return re.compile(r"\[\[%s(\|[^\]\n]+)?\]\]" % re.escape(slug))
+
+
 def linked_slugs(text):
     """The article slugs a Markdown text links to with ``[[…]]``."""
     return {match.group(1) for match in WIKILINK_RE.finditer(text)}

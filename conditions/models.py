@@ -38,7 +38,8 @@ from . import markdown
 from .kinds import KINDS, ArticleKind, SectionKind, section_label
 from .validators import validate_slug
 
-__all__ = ["Article", "ArticleDraft", "ArticleImage", "ArticleLink", "ArticleSection", "Category", "SectionKind", "sections_rendered"]
+__all__ = ["Article", "ArticleDraft", "ArticleImage", "ArticleLink", "ArticleRedirect", "ArticleSection", "Category", "SectionKind",
+           "sections_rendered"]
 
 # Sent when re-rendering changed an article's section HTML (a linked article was
 # published, unpublished, renamed or deleted): ``article``, ``sections`` (the changed ones).
@@ -238,12 +239,54 @@ class Article(models.Model):
             self.published_title = ""
         with transaction.atomic():
             super().save(*args, **kwargs)
+            # An address people may have is never broken: a renamed article that was ever
+            # published keeps its old address as a redirect (to the article, so renaming
+            # again leaves no chain), and an article taking an old address takes it over.
+            ArticleRedirect.objects.filter(old_slug=self.slug).delete()
+            if previous is not None and previous[0] != self.slug:
+                if self.published_at is not None:
+                    ArticleRedirect.objects.update_or_create(old_slug=previous[0], defaults={"article": self})
+                self._follow_rename(previous[0])
             if previous != self.link_state() and (previous is not None or self.is_published):
                 # Only what other pages show changed them: a draft's edits never reach live pages.
                 stale = {self.slug} | ({previous[0]} if previous else set())
                 for article in Article.objects.linking_to_any(stale).exclude(pk=self.pk):
                     article.render_sections()
             self._saved_link_state = self.link_state()
+
+    def _follow_rename(self, old_slug):
+        """Rewrite ``[[old_slug]]`` and ``[[old_slug|text]]`` in every other article's sections
+        to the new slug, each change recorded in that article's history, so every article
+        stays saveable and every link keeps working (called inside the rename's transaction)."""
+        import reversion as _reversion
+
+        pattern = markdown.link_pattern(old_slug)
+        for article in Article.objects.linking_to_any([old_slug]).exclude(pk=self.pk):
+            changed = False
+            for section in article.sections.all():
+                text = pattern.sub(lambda match: "[[" + self.slug + (match.group(1) or "") + "]]", section.markdown)
+                if text != section.markdown:
+                    section.markdown = text
+                    section.save()
+                    changed = True
+            if changed:
+                note = f"Link updated for rename: [[{old_slug}]] → [[{self.slug}]]"
+                if _reversion.is_active():  # the rename's own revision: these versions join it
+                    _reversion.set_comment("; ".join(filter(None, [_reversion.get_comment(), note])))
+                    self._add_to_history(article)
+                else:
+                    with _reversion.create_revision():
+                        _reversion.set_comment(note)
+                        self._add_to_history(article)
+                article.render_sections()
+
+    @staticmethod
+    def _add_to_history(article):
+        import reversion as _reversion
+
+        _reversion.add_to_revision(article)
+        for section in article.sections.all():
+            _reversion.add_to_revision(section)
 
     @transaction.atomic
     def set_sections(self, markdown_by_kind):
@@ -302,6 +345,22 @@ def render_preview(text):
     """One section rendered exactly as the article page would render it (the editor's preview)."""
     targets, images = _render_context([text])
     return markdown.render(text, targets=targets, used_ids=set(SectionKind.values), images=images)
+
+
+class ArticleRedirect(models.Model):
+    """An address an article had: ``/<kind>/<old_slug>/`` (and the API's) answers 301 to the
+    article's current address. Points at the article, not at a slug, so renaming A → B → C
+    sends both A and B straight to C."""
+
+    old_slug = models.SlugField(max_length=200, unique=True)
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="redirects")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["old_slug"]
+
+    def __str__(self):
+        return f"{self.old_slug} → {self.article.slug}"
 
 
 @reversion.register()

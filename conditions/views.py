@@ -12,7 +12,7 @@ from healthlib.pagecache import public_page
 
 from . import seo
 from .kinds import KIND_BY_PATH, KINDS, ArticleKind
-from .models import Article, Category
+from .models import Article, ArticleRedirect, Category
 from .navigation import AZ_LETTERS, az_bar, az_entries, kind_trail, letter_from_key, letter_key, letters_in_use, library_trail
 from .search import get_backend
 
@@ -81,7 +81,13 @@ def article_detail(request, kind_path, slug):
     """
     preview = request.user.is_staff and request.user.has_perm("conditions.view_article")
     articles = Article.objects.all() if preview else Article.objects.published()
-    article = get_object_or_404(articles.with_page_data(), slug=slug)
+    article = articles.with_page_data().filter(slug=slug).first()
+    if article is None:
+        # An address the article had before a rename answers 301 to the current one.
+        moved = ArticleRedirect.objects.filter(old_slug=slug, article__in=articles).select_related("article").first()
+        if moved is None:
+            raise Http404("No article has that address.")
+        return redirect(moved.article, permanent=True)
     if article.kind_info.path != kind_path:
         return redirect(article, permanent=True)
     sections = article.sections.all()

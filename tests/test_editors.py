@@ -19,6 +19,8 @@ from conditions.search import get_backend
 
 pytestmark = pytest.mark.django_db
 
+RETURN = {"action": "return_to_draft", "apply": "1", "comment": "Needs work."}  # the list action, comment given
+
 ADD_URL = "/admin/conditions/article/add/"
 
 
@@ -140,7 +142,7 @@ def test_reviewer_publishes_and_the_index_follows(client, reviewer, django_captu
     assert get_backend().search("quokka fever")[0].slug == "quokka-fever"
     assert client.get("/conditions/quokka-fever/").status_code == 200
     with django_capture_on_commit_callbacks(execute=True):
-        client.post("/admin/conditions/article/", {"action": "return_to_draft", "apply": "1", "comment": "Needs work.", "_selected_action": [article.pk]})
+        client.post("/admin/conditions/article/", RETURN | {"_selected_action": [article.pk]})
     assert Article.objects.get(pk=article.pk).status == "draft"
     assert get_backend().search("quokka").total == 0
     client.logout()

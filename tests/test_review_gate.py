@@ -31,6 +31,8 @@ from .test_editors import change_url, form_data
 
 pytestmark = pytest.mark.django_db
 
+RETURN = {"action": "return_to_draft", "apply": "1", "comment": "Needs work."}  # the list action, comment given
+
 LIVE = "osteoporosis"  # a published article every test may try to change
 
 
@@ -73,7 +75,7 @@ def test_an_editor_cannot_bring_back_a_withdrawn_article_through_recover(client,
     article = Article.objects.get(slug=LIVE)
     published_version = Version.objects.get_for_object(article).first()
     client.force_login(reviewer)
-    client.post("/admin/conditions/article/", {"action": "return_to_draft", "apply": "1", "comment": "Needs work.", "_selected_action": [article.pk]})
+    client.post("/admin/conditions/article/", RETURN | {"_selected_action": [article.pk]})
     assert Article.objects.get(pk=article.pk).status == "draft"
     client.force_login(editor)
     assert client.post(f"/admin/conditions/article/recover/{published_version.pk}/", {}).status_code == 404
@@ -128,7 +130,7 @@ def test_restore_never_500s_when_the_version_slug_now_belongs_to_another_article
     Article.objects.create(title="Someone else", slug=LIVE, summary="Took the old address.")
     article.refresh_from_db()
     response = client.post(f"/admin/conditions/article/{article.pk}/history/{old_version.pk}/restore/",
-                           {"version": article.version}, follow=True)
+                           {"version": article.version, "restore_address": "1"}, follow=True)
     assert response.status_code == 200
     article.refresh_from_db()
     assert article.slug == "osteoporosis-renamed", "the live article is untouched"
@@ -153,7 +155,7 @@ def test_list_actions_refuse_editors_on_live_articles_and_count_honestly(client,
     live = Article.objects.get(slug=LIVE)
     draft = Article.objects.create(title="Quokka fever", slug="quokka-fever", summary="Made up.", status="review")
     client.force_login(editor)
-    response = client.post("/admin/conditions/article/", {"action": "return_to_draft", "apply": "1", "comment": "Needs work.", "_selected_action": [live.pk, draft.pk]}, follow=True)
+    response = client.post("/admin/conditions/article/", RETURN | {"_selected_action": [live.pk, draft.pk]}, follow=True)
     text = " ".join(str(message) for message in response.context["messages"])
     assert "Returned to draft: 1 article(s)." in text and "1 refused" in text and "-1" not in text
     assert Article.objects.get(pk=live.pk).status == "published"
@@ -241,7 +243,7 @@ def test_a_withdrawn_article_is_named_by_its_last_published_title(client, review
     client.force_login(reviewer)
     version = pagecache.content_version()
     with django_capture_on_commit_callbacks(execute=True):
-        client.post("/admin/conditions/article/", {"action": "return_to_draft", "apply": "1", "comment": "Needs work.", "_selected_action": [target.pk]})
+        client.post("/admin/conditions/article/", RETURN | {"_selected_action": [target.pk]})
     assert pagecache.content_version() != version, "unpublishing changes live pages"
     version = pagecache.content_version()
     with django_capture_on_commit_callbacks(execute=True):
@@ -397,7 +399,7 @@ def test_loading_content_again_with_new_only_never_undoes_admin_work(client, rev
 
     client.force_login(reviewer)
     article = Article.objects.get(slug="sacroiliitis")
-    client.post("/admin/conditions/article/", {"action": "return_to_draft", "apply": "1", "comment": "Needs work.", "_selected_action": [article.pk]})
+    client.post("/admin/conditions/article/", RETURN | {"_selected_action": [article.pk]})
     Article.objects.filter(slug="tendinopathy").update(summary="Edited in the admin.")
     new = write_source("quokka-fever", status="draft")
     call_command("import_content", "--new-only", str(django_settings.HEALTHLIB_CONTENT_DIR), str(new.parent), stdout=io.StringIO())
@@ -464,7 +466,7 @@ def test_list_actions_work_on_a_list_filtered_by_category(client, reviewer):
     target = category.articles.published().first()
     client.force_login(reviewer)
     response = client.post(f"/admin/conditions/article/?categories__id__exact={category.pk}",
-                           {"action": "return_to_draft", "apply": "1", "comment": "Needs work.", "_selected_action": [target.pk]}, follow=True)
+                           RETURN | {"_selected_action": [target.pk]}, follow=True)
     assert response.status_code == 200
     assert "Returned to draft: 1 article(s)." in " ".join(str(m) for m in response.context["messages"])
     assert Article.objects.get(pk=target.pk).status == "draft"

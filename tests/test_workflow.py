@@ -15,7 +15,7 @@ from reversion.models import Version
 from conditions.models import Article, ArticleDraft
 from conditions.search import get_backend
 
-from .test_editors import ADD_URL, change_url, form_data
+from .test_editors import change_url, form_data
 
 pytestmark = pytest.mark.django_db
 
