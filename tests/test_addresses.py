@@ -1,0 +1,117 @@
+"""Addresses that never break (issue 17): renamed articles keep their old addresses, links
+follow renames, and a restore never moves an address silently."""
+
+import pytest
+import reversion
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from reversion.models import Version
+
+from conditions.models import Article, ArticleDraft, ArticleRedirect
+
+from .test_editors import change_url, form_data
+
+pytestmark = pytest.mark.django_db
+
+
+def rename(article, slug):
+    with reversion.create_revision():
+        article.slug = slug
+        article.save()
+    return article
+
+
+@pytest.mark.parametrize("slug", ["stress-fracture", "mri", "knee-pain", "nsaids", "bone-marrow"])
+def test_an_old_address_answers_301_to_the_current_one_for_every_kind(client, slug):
+    article = Article.objects.get(slug=slug)
+    old_url = article.get_absolute_url()
+    rename(article, f"{slug}-renamed")
+    response = client.get(old_url)
+    assert response.status_code == 301 and response["Location"] == article.get_absolute_url()
+    api = client.get(f"/api/v1/articles/{slug}/")
+    assert api.status_code == 301 and api["Location"] == f"/api/v1/articles/{slug}-renamed/"
+    assert client.get(article.get_absolute_url()).status_code == 200
+
+
+def test_renaming_twice_sends_both_old_addresses_straight_to_the_newest_and_cycles_work(client):
+    article = Article.objects.get(slug="stress-fracture")
+    rename(article, "stress-fracture-b")
+    rename(article, "stress-fracture-c")
+    for old in ("stress-fracture", "stress-fracture-b"):
+        response = client.get(f"/conditions/{old}/")
+        assert response.status_code == 301 and response["Location"] == "/conditions/stress-fracture-c/", "one hop, no chain"
+    rename(article, "stress-fracture")  # back to a former address
+    assert client.get("/conditions/stress-fracture/").status_code == 200
+    assert client.get("/conditions/stress-fracture-c/")["Location"] == "/conditions/stress-fracture/"
+    assert not ArticleRedirect.objects.filter(old_slug="stress-fracture").exists()
+
+
+def test_a_new_article_that_takes_an_old_address_takes_it_over(client):
+    rename(Article.objects.get(slug="stress-fracture"), "stress-fractures")
+    Article.objects.create(title="Stress Fracture (new)", slug="stress-fracture", summary="s", status="published").set_sections(
+        {"overview": "A new article."})
+    assert not ArticleRedirect.objects.filter(old_slug="stress-fracture").exists()
+    assert client.get("/conditions/stress-fracture/").status_code == 200
+
+
+def test_drafts_never_published_leave_no_redirects_and_unknown_addresses_stay_404(client):
+    draft = Article.objects.create(title="Quokka", slug="quokka", summary="s")
+    rename(draft, "quokka-two")
+    assert not ArticleRedirect.objects.exists()
+    assert client.get("/conditions/quokka/").status_code == 404
+
+
+def test_redirects_are_listed_in_the_admin_and_can_be_deleted(client, reviewer):
+    article = rename(Article.objects.get(slug="stress-fracture"), "stress-fractures")
+    client.force_login(reviewer)
+    listing = client.get("/admin/conditions/articleredirect/").content.decode()
+    assert "stress-fracture" in listing and "stress-fractures" in listing
+    redirect = ArticleRedirect.objects.get(old_slug="stress-fracture")
+    client.post(f"/admin/conditions/articleredirect/{redirect.pk}/delete/", {"post": "yes"})
+    assert Client().get("/conditions/stress-fracture/").status_code == 404
+    assert article.redirects.count() == 0
+
+
+def test_the_article_page_query_count_does_not_grow_with_redirects(client):
+    article = Article.objects.get(slug="osteoporosis")
+    client.get(article.get_absolute_url())  # warm caches
+    with CaptureQueriesContext(connection) as before:
+        client.get(article.get_absolute_url(), HTTP_CACHE_CONTROL="no-cache")
+    for n in range(30):
+        ArticleRedirect.objects.create(old_slug=f"osteoporosis-old-{n}", article=article)
+    with CaptureQueriesContext(connection) as after:
+        client.get(article.get_absolute_url(), HTTP_CACHE_CONTROL="no-cache")
+    assert len(after) == len(before)
+
+
+def test_links_in_other_articles_follow_a_rename_and_stay_saveable(client, reviewer):
+    target = Article.objects.get(slug="osteomalacia")
+    linking = list(Article.objects.linking_to_any(["osteomalacia"]))
+    assert linking
+    rename(target, "soft-bones-osteomalacia")
+    for article in linking:
+        text = " ".join(section.markdown for section in article.sections.all())
+        assert "[[osteomalacia" not in text and "[[soft-bones-osteomalacia" in text
+        assert 'href="/conditions/soft-bones-osteomalacia/"' in " ".join(section.html for section in article.sections.all())
+        comments = [v.revision.get_comment() for v in Version.objects.get_for_object(article)]
+        assert any("Link updated for rename" in comment for comment in comments)
+    client.force_login(reviewer)
+    saved = client.post(change_url(linking[0]), form_data(linking[0], summary="Still saveable."))
+    assert saved.status_code == 302, "no '[[osteomalacia]] names no article' error"
+
+
+def test_the_compare_page_shows_the_address_and_a_restore_keeps_it_unless_asked(client, reviewer):
+    article = Article.objects.get(slug="stress-fracture")
+    old_version = Version.objects.get_for_object(article).first()
+    rename(article, "stress-fractures")
+    client.force_login(reviewer)
+    compare = client.get(f"/admin/conditions/article/{article.pk}/history/{old_version.pk}/compare/").content.decode()
+    assert "Address (slug)" in compare and "Also restore the old address" in compare
+    article.refresh_from_db()
+    client.post(f"/admin/conditions/article/{article.pk}/history/{old_version.pk}/restore/", {"version": article.version})
+    assert ArticleDraft.objects.get(article=article).content["slug"] == "stress-fractures", "the address is kept"
+    article.refresh_from_db()
+    client.post(f"/admin/conditions/article/{article.pk}/history/{old_version.pk}/restore/",
+                {"version": article.version, "restore_address": "1"})
+    assert ArticleDraft.objects.get(article=article).content["slug"] == "stress-fracture", "asked for: the old address comes back"
