@@ -351,6 +351,7 @@ class ArticleAdmin(VersionAdmin):
     actions = ["submit_for_review", "publish", "return_to_draft"]
     change_list_template = "admin/conditions/article/change_list.html"
     change_form_template = "admin/conditions/article/change_form.html"
+    delete_confirmation_template = "admin/conditions/article/delete_confirmation.html"
 
     object_history_template = "admin/conditions/article/object_history.html"
 
@@ -439,8 +440,19 @@ class ArticleAdmin(VersionAdmin):
                                   if c.changed] if draft else [],
                 "can_publish": can_publish(request.user),
                 "review_comment": (draft.review_comment if draft else article.review_comment),
+                "linked_from": self._linked_from(article),
             }
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
+
+    @staticmethod
+    def _linked_from(article):
+        """The other articles whose text links to ``article`` (by ``[[slug]]``), by title."""
+        return list(Article.objects.linking_to_any([article.slug]).exclude(pk=article.pk).order_by("title").only("pk", "title"))
+
+    def delete_view(self, request, object_id, extra_context=None):
+        article = self.get_object(request, unquote(object_id))
+        extra = {"linked_from": self._linked_from(article)} if article is not None else {}
+        return super().delete_view(request, object_id, {**extra, **(extra_context or {})})
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         form = context.get("adminform").form if context.get("adminform") else None

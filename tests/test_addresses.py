@@ -115,3 +115,29 @@ def test_the_compare_page_shows_the_address_and_a_restore_keeps_it_unless_asked(
     client.post(f"/admin/conditions/article/{article.pk}/history/{old_version.pk}/restore/",
                 {"version": article.version, "restore_address": "1"})
     assert ArticleDraft.objects.get(article=article).content["slug"] == "stress-fracture", "asked for: the old address comes back"
+
+
+def test_the_form_lists_the_articles_linking_here_and_deleting_warns_with_them(client, reviewer, django_capture_on_commit_callbacks):
+    target = Article.objects.get(slug="osteomalacia")
+    linking = sorted(Article.objects.linking_to_any(["osteomalacia"]).exclude(pk=target.pk), key=lambda a: a.title)
+    client.force_login(reviewer)
+    form = client.get(change_url(target)).content.decode()
+    assert "Linked from:" in form and all(article.title in form for article in linking)
+    confirm = client.get(f"/admin/conditions/article/{target.pk}/delete/").content.decode()
+    assert "link to “Osteomalacia”" in confirm and linking[0].title in confirm and "become plain text" in confirm
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/admin/conditions/article/{target.pk}/delete/", {"post": "yes"})
+    page = Client().get(linking[0].get_absolute_url()).content.decode()
+    assert 'href="/conditions/osteomalacia/"' not in page
+    # Recovered as a draft: still no link; published again: the links come back.
+    deleted = Version.objects.get_deleted(Article).get(object_repr="Osteomalacia")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/admin/conditions/article/recover/{deleted.pk}/", {})
+    recovered = Article.objects.get(slug="osteomalacia")
+    assert recovered.status == "draft"
+    assert 'href="/conditions/osteomalacia/"' not in Client().get(linking[0].get_absolute_url()).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/admin/conditions/article/", {"action": "submit_for_review", "_selected_action": [recovered.pk]})
+        client.post("/admin/conditions/article/", {"action": "publish", "_selected_action": [recovered.pk]})
+    assert Article.objects.get(pk=recovered.pk).status == "published"
+    assert 'href="/conditions/osteomalacia/"' in Client().get(linking[0].get_absolute_url()).content.decode()
