@@ -25,7 +25,8 @@ from .models import Article
 from .validators import SLUG_RE
 
 REQUIRED_KEYS = ("title", "slug", "summary")
-KEYS = ("title", "slug", "kind", "schema_type", "summary", "also_known_as", "categories", "related", "reviewed_on", "reviewed_by", "status")
+KEYS = ("title", "slug", "kind", "schema_type", "summary", "also_known_as", "categories", "related", "reviewed_on", "reviewed_by", "status",
+        "redirect_from")
 SECTION_BY_HEADING = {label.casefold(): kind for kind, label in SectionKind.choices}
 FENCE_RE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
 HEADING_RE = re.compile(r"^(#{1,2})(?:[ \t]+(.*?))?[ \t]*#*[ \t]*$")
@@ -56,6 +57,7 @@ class ArticleSource:
     reviewed_on: datetime.date | None = None
     reviewed_by: str = ""
     status: str = Article.Status.DRAFT
+    redirect_from: list = field(default_factory=list)  # the article's former slugs (models.ArticleRedirect)
     sections: dict = field(default_factory=dict)
     # Where things are in the file, for error messages only.
     path: Path | None = field(default=None, compare=False)
@@ -65,6 +67,7 @@ class ArticleSource:
         # Order carries no meaning for these two; sorting makes comparison and export stable.
         self.categories = sorted(self.categories)
         self.related = sorted(self.related)
+        self.redirect_from = sorted(self.redirect_from)
 
     @classmethod
     def from_article(cls, article):
@@ -81,6 +84,7 @@ class ArticleSource:
             reviewed_on=article.reviewed_on,
             reviewed_by=article.reviewed_by,
             status=article.status,
+            redirect_from=[redirect.old_slug for redirect in article.redirects.all()],
             sections={section.kind: section.markdown for section in article.sections.all()},
         )
 
@@ -202,6 +206,10 @@ def _check_front_matter(path, meta, key_lines):
     for target in related:
         if not SLUG_RE.match(target):
             fail("related", f"'related' entry '{target}' is not a slug (lowercase letters, digits and hyphens)")
+    redirect_from = text_list("redirect_from")
+    for old in redirect_from:
+        if not SLUG_RE.match(old) or old == slug:
+            fail("redirect_from", f"'redirect_from' entry '{old}' is not a former slug of this article (a slug other than '{slug}')")
 
     kind = text("kind", Article.Kind.CONDITION)
     if kind not in Article.Kind.values:
@@ -232,6 +240,7 @@ def _check_front_matter(path, meta, key_lines):
         "reviewed_on": reviewed_on,
         "reviewed_by": text("reviewed_by", max_length=200),
         "status": status,
+        "redirect_from": redirect_from,
     }
 
 
@@ -327,6 +336,8 @@ def dump(source):
         out.append(f"reviewed_on: {source.reviewed_on.isoformat()}")
     out.append(f"reviewed_by: {_yaml_value(source.reviewed_by)}")
     out.append(f"status: {source.status}")
+    if source.redirect_from:
+        out.append(f"redirect_from: {_yaml_value(source.redirect_from, flow=True)}")
     out.append("---")
     for section in sections_of(source.kind):
         if section in source.sections:

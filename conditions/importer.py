@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .content_format import ArticleSource, ContentError, parse
-from .models import Article, Category
+from .models import Article, ArticleRedirect, Category
 from .permissions import can_publish, check_change
 from .search.signals import deferred_index_updates
 from .workflow import WorkflowError, publish_problems
@@ -189,4 +189,9 @@ def apply_source(source, user=None, also_published=()):
     article.categories.set(Category.objects.filter(name__in=source.categories))
     article.related.set(Article.objects.filter(slug__in=source.related))
     article.set_sections(source.sections)
+    # Former addresses (``redirect_from``): an address an article now has stays that article's.
+    taken = set(Article.objects.filter(slug__in=source.redirect_from).values_list("slug", flat=True))
+    for old in source.redirect_from:
+        if old not in taken:
+            ArticleRedirect.objects.update_or_create(old_slug=old, defaults={"article": article})
     return outcome

@@ -141,3 +141,16 @@ def test_the_form_lists_the_articles_linking_here_and_deleting_warns_with_them(c
         client.post("/admin/conditions/article/", {"action": "publish", "_selected_action": [recovered.pk]})
     assert Article.objects.get(pk=recovered.pk).status == "published"
     assert 'href="/conditions/osteomalacia/"' in Client().get(linking[0].get_absolute_url()).content.decode()
+
+
+def test_export_and_import_keep_old_addresses(tmp_path):
+    from django.core.management import call_command
+
+    article = rename(Article.objects.get(slug="stress-fracture"), "stress-fractures")
+    call_command("export_content", str(tmp_path))
+    text = (tmp_path / "stress-fractures.md").read_text()
+    assert "redirect_from: [stress-fracture]" in text
+    ArticleRedirect.objects.all().delete()
+    call_command("import_content", str(tmp_path / "stress-fractures.md"))
+    assert ArticleRedirect.objects.get(old_slug="stress-fracture").article == article
+    assert Client().get("/conditions/stress-fracture/")["Location"] == "/conditions/stress-fractures/"
