@@ -23,7 +23,7 @@ from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -322,8 +322,33 @@ class ArticleRedirectAdmin(admin.ModelAdmin):
 @admin.register(ArticleImage)
 class ArticleImageAdmin(admin.ModelAdmin):
     list_display = ["thumbnail", "original_name", "width", "height", "uploaded_by", "uploaded_at"]
-    readonly_fields = ["thumbnail", "markdown", "format", "width", "height", "renditions", "original_name", "uploaded_by", "uploaded_at"]
+    readonly_fields = ["thumbnail", "markdown", "used_in", "format", "width", "height", "renditions", "original_name", "uploaded_by",
+                       "uploaded_at"]
     fields = readonly_fields
+
+    @admin.display(description="Used in")
+    def used_in(self, image):
+        articles = image.used_by()
+        if not articles:
+            return "No article uses this image."
+        return format_html_join(", ", '<a href="{}">{}</a>', ((reverse("admin:conditions_article_change", args=[a.pk]), a.title)
+                                                               for a in articles))
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # one at a time, each checked for use (delete_view)
+        return actions
+
+    def delete_view(self, request, object_id, extra_context=None):
+        image = self.get_object(request, unquote(object_id))
+        if image is not None:
+            articles = image.used_by()
+            if articles:
+                names = ", ".join(f"“{article}”" for article in articles)
+                self.message_user(request, f"This image is in use, so it was not deleted: {names} show it. Remove it from "
+                                           "their text first (History keeps the change), then delete it.", messages.ERROR)
+                return redirect("admin:conditions_articleimage_change", image.pk)
+        return super().delete_view(request, object_id, extra_context)
 
     def has_add_permission(self, request):
         return False  # images arrive through the editor's drag-and-drop upload

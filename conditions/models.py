@@ -500,6 +500,18 @@ class ArticleImage(models.Model):
         candidates = [f"{default_storage.url(self.file_name(width))} {width}w" for width in self.renditions]
         return ", ".join([*candidates, f"{self.url} {self.width}w"])
 
+    def file_names(self):
+        """Every stored file of the image: the original and each rendition."""
+        return [self.file_name(), *(self.file_name(width) for width in self.renditions)]
+
+    def used_by(self):
+        """The articles whose text, or whose unpublished changes, show this image, by title."""
+        marker = f"{self.folder}/original."
+        articles = set(Article.objects.filter(sections__markdown__contains=marker).distinct())
+        articles |= {draft.article for draft in ArticleDraft.objects.select_related("article")
+                     if any(marker in (text or "") for text in draft.sections.values())}
+        return sorted(articles, key=lambda article: article.title)
+
 
 def last_published_change():
     """``HEALTHLIB_PAGES_LAST_MODIFIED``: the page cache's ``Last-Modified`` for public pages."""

@@ -98,3 +98,18 @@ def editorial_groups_make_staff(sender, instance, action, reverse, pk_set, **kwa
     if not instance.is_staff and Group.objects.filter(pk__in=pk_set, name__in=EDITORIAL_GROUPS).exists():
         instance.is_staff = True
         get_user_model().objects.filter(pk=instance.pk).update(is_staff=True)
+
+
+@receiver(post_delete, sender=ArticleImage)
+def remove_image_files(sender, instance, **kwargs):
+    """A deleted image's files, renditions included, leave storage once the delete commits."""
+    from django.core.files.storage import default_storage
+    from django.db import transaction
+
+    names = instance.file_names()  # now, while the instance still has its primary key
+
+    def remove():
+        for name in names:
+            default_storage.delete(name)
+
+    transaction.on_commit(remove)

@@ -154,3 +154,35 @@ def test_export_and_import_keep_old_addresses(tmp_path):
     call_command("import_content", str(tmp_path / "stress-fractures.md"))
     assert ArticleRedirect.objects.get(old_slug="stress-fracture").article == article
     assert Client().get("/conditions/stress-fracture/")["Location"] == "/conditions/stress-fractures/"
+
+
+# -- 5. images in use ---------------------------------------------------------------------------
+
+
+def test_an_image_in_use_is_listed_and_not_deleted_and_a_deleted_images_files_leave_storage(client, reviewer, django_capture_on_commit_callbacks):
+    from django.core.files.storage import default_storage
+
+    from conditions.models import ArticleImage
+
+    from .test_editors import image_bytes, upload
+
+    client.force_login(reviewer)
+    url = upload(client, image_bytes("JPEG", size=(2000, 1000))).json()["url"]
+    image = ArticleImage.objects.get()
+    article = Article.objects.get(slug="stress-fracture")
+    texts = {s.kind: s.markdown for s in article.sections.all()}
+    article.set_sections({**texts, "overview": texts["overview"] + f"\n\n![A foot X-ray]({url})"})
+    page = client.get(f"/admin/conditions/articleimage/{image.pk}/change/").content.decode()
+    assert "Used in" in page and "Stress Fracture" in page
+    refused = client.post(f"/admin/conditions/articleimage/{image.pk}/delete/", {"post": "yes"}, follow=True)
+    assert "in use, so it was not deleted" in refused.content.decode() and "Stress Fracture" in refused.content.decode()
+    assert ArticleImage.objects.filter(pk=image.pk).exists()
+    article.set_sections(texts)  # taken out of the article
+    names = image.file_names()
+    assert len(names) > 1 and all(default_storage.exists(name) for name in names)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/admin/conditions/articleimage/{image.pk}/delete/", {"post": "yes"})
+    assert not ArticleImage.objects.filter(pk=image.pk).exists()
+    assert not any(default_storage.exists(name) for name in names), "the original and every rendition are gone"
+    again = client.post(f"/admin/conditions/articleimage/{names[0].split('/')[1]}/delete/", {"post": "yes"})
+    assert again.status_code in (302, 404), "deleting twice is a clear answer, not a 500"
