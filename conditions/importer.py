@@ -22,6 +22,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
+from . import markdown
 from .content_format import ArticleSource, ContentError, parse
 from .models import Article, ArticleRedirect, Category
 from .permissions import can_publish, check_change
@@ -35,6 +36,7 @@ class ImportReport:
     updated: list = field(default_factory=list)
     unchanged: list = field(default_factory=list)
     errors: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)  # loaded, but worth a look (``ContentError``s)
 
 
 def source_files(paths):
@@ -84,6 +86,7 @@ def _import_content(paths, user, new_only=False):
         report.unchanged.extend(sorted(existing))
         sources = {slug: source for slug, source in sources.items() if slug not in existing}
     _drop_unknown_categories(sources, report)
+    _follow_old_addresses(sources, report)
     _drop_broken_links(sources, report)
 
     changed = set()
@@ -134,6 +137,27 @@ def _drop_unknown_categories(sources, report):
             del sources[slug]
             allowed = "; ".join(sorted(known))
             report.errors.append(ContentError(source.path, f"unknown category '{unknown[0]}'; use one of: {allowed}", source.lines["categories"]))
+
+
+def _follow_old_addresses(sources, report):
+    """A ``[[link]]`` (or ``related`` entry) to an article's former slug is rewritten to its
+    current slug, with a warning naming it, so the file loads and the link works."""
+    current = dict(ArticleRedirect.objects.values_list("old_slug", "article__slug"))
+    real = set(Article.objects.values_list("slug", flat=True)) | set(sources)
+    for source in sources.values():
+        for old, line in list(source.link_targets().items()):
+            new = current.get(old)
+            if new is None or old in real:
+                continue
+            pattern = markdown.link_pattern(old)
+            source.sections = {kind: pattern.sub(lambda match, new=new: f"[[{new}{match.group(1) or ''}]]", text)
+                               for kind, text in source.sections.items()}
+            source.related = sorted({new if slug == old else slug for slug in source.related})
+            links = source.lines.get("links", {})
+            if old in links:
+                links[new] = links.pop(old)
+            report.warnings.append(ContentError(source.path, f"'{old}' is a former address of '{new}': the link now names '{new}'; "
+                                                             f"update the file to [[{new}]]", line))
 
 
 def _drop_broken_links(sources, report):

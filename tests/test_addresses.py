@@ -186,3 +186,17 @@ def test_an_image_in_use_is_listed_and_not_deleted_and_a_deleted_images_files_le
     assert not any(default_storage.exists(name) for name in names), "the original and every rendition are gone"
     again = client.post(f"/admin/conditions/articleimage/{names[0].split('/')[1]}/delete/", {"post": "yes"})
     assert again.status_code in (302, 404), "deleting twice is a clear answer, not a 500"
+
+
+def test_an_imported_link_to_a_former_address_is_followed_with_a_warning(write_source):
+    import io
+
+    from django.core.management import call_command
+
+    rename(Article.objects.get(slug="stress-fracture"), "stress-fractures")
+    path = write_source("test-linker", body="## Overview\n\nSee [[stress-fracture|stress fractures]].\n")
+    err = io.StringIO()
+    call_command("import_content", str(path), stdout=io.StringIO(), stderr=err)
+    assert "former address of 'stress-fractures'" in err.getvalue()
+    html = Article.objects.get(slug="test-linker").sections.get(kind="overview").html
+    assert 'href="/conditions/stress-fractures/"' in html and ">stress fractures<" in html

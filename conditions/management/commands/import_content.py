@@ -28,6 +28,8 @@ class Command(BaseCommand):
         report = import_content(paths or [settings.HEALTHLIB_CONTENT_DIR], user=acting, new_only=new_only)
         for error in report.errors:
             self.stderr.write(str(error))
+        for warning in report.warnings:
+            self.stderr.write(f"warning: {warning}")
         self.stdout.write(
             f"{len(report.created)} created, {len(report.updated)} updated, "
             f"{len(report.unchanged)} unchanged, {len(report.errors)} with errors."
