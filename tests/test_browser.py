@@ -180,3 +180,27 @@ def test_two_editors_in_two_browsers_see_the_conflict_and_lose_nothing(browser, 
     assert ArticleDraft.objects.get(article__slug="stress-fracture").content["summary"] == "Ann's summary of stress fractures."
     for page in pages:
         page.context.close()
+
+
+def test_renaming_an_article_in_the_admin_keeps_its_old_address_working(browser, site):
+    from django.contrib.auth.models import User
+
+    User.objects.create_superuser("chief", password="a long test password")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{site}/admin/login/")
+    page.fill("#id_username", "chief")
+    page.fill("#id_password", "a long test password")
+    page.click("input[type=submit]")
+    page.goto(f"{site}/admin/conditions/article/")
+    page.get_by_role("link", name="Heel Pain", exact=True).click()
+    page.fill("#id_slug", "heel-pain-explained")
+    page.click("input[name=_submit_changes]")  # a live article: the rename waits for review
+    page.locator(".messagelist .success").wait_for()
+    page.click("input[name=_publish_changes]")
+    page.locator(".messagelist .success").wait_for()
+    response = page.goto(f"{site}/symptoms/heel-pain/")
+    assert response.ok and page.url == f"{site}/symptoms/heel-pain-explained/", "the old address leads to the article"
+    assert page.locator("h1").inner_text() == "Heel Pain"
+    page.goto(f"{site}/conditions/enthesitis/")  # its text links to heel pain: the link followed the rename
+    assert page.locator('a[href="/symptoms/heel-pain-explained/"]').count() >= 1
+    assert page.locator('a[href="/symptoms/heel-pain/"]').count() == 0
