@@ -79,6 +79,10 @@ def publish_problems(content, *, reviewed_on=None, article=None, also_published=
     if not (sections.get(SectionKind.OVERVIEW.value) or "").strip():
         problems.append(_("The Overview section is empty."))
     own_slug = content.get("slug") or (article.slug if article is not None else "")
+    if article is not None and own_slug != article.slug:
+        taken = Article.objects.exclude(pk=article.pk).filter(slug=own_slug).first()
+        if taken is not None:
+            problems.append(_("The address “%(slug)s” now belongs to “%(other)s”: choose another.") % {"slug": own_slug, "other": taken})
     slugs = set().union(*(markdown.linked_slugs(text) for text in sections.values())) - {own_slug}
     live = set(Article.objects.published().filter(slug__in=slugs).values_list("slug", flat=True)) | (slugs & set(also_published))
     for slug in sorted(slugs - live):

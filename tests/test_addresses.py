@@ -200,3 +200,40 @@ def test_an_imported_link_to_a_former_address_is_followed_with_a_warning(write_s
     assert "former address of 'stress-fractures'" in err.getvalue()
     html = Article.objects.get(slug="test-linker").sections.get(kind="overview").html
     assert 'href="/conditions/stress-fractures/"' in html and ">stress fractures<" in html
+
+
+@pytest.fixture
+def real_page_cache(settings):
+    from django.core.cache import caches
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "addresses"},
+                       "pages": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "addresses-pages"}}
+    caches["default"].clear()
+    caches["pages"].clear()
+    yield
+    caches["default"].clear()
+    caches["pages"].clear()
+
+
+def test_a_cached_page_at_the_old_address_is_retired_by_the_rename(real_page_cache, django_capture_on_commit_callbacks):
+    anonymous = Client()
+    assert anonymous.get("/conditions/stress-fracture/").status_code == 200
+    assert anonymous.get("/conditions/stress-fracture/")["X-Cache"] == "hit", "now in the shared page cache"
+    with django_capture_on_commit_callbacks(execute=True):
+        rename(Article.objects.get(slug="stress-fracture"), "stress-fractures")
+    assert anonymous.get("/conditions/stress-fracture/").status_code == 301
+
+
+def test_renaming_to_a_taken_or_invalid_address_is_a_clear_error(client, reviewer):
+    live = Article.objects.get(slug="stress-fracture")
+    client.force_login(reviewer)
+    for slug, message in (("osteoporosis", "already exists"), ("Not A Slug!", "slug")):
+        response = client.post(change_url(live), form_data(live, slug=slug))
+        assert response.status_code == 200 and message in response.content.decode(), slug
+    # Taken between the edit and its publication: refused at publish time, nothing half-done.
+    client.post(change_url(live), form_data(live, slug="stress-fracture-new"))
+    client.post(change_url(live), form_data(live, slug="stress-fracture-new", _submit_changes="1"))
+    Article.objects.create(title="Someone else", slug="stress-fracture-new", summary="s")
+    refused = client.post(change_url(live), form_data(live, slug="stress-fracture-new", _publish_changes="1"))
+    assert refused.status_code == 200
+    assert Article.objects.get(pk=live.pk).slug == "stress-fracture"
