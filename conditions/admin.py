@@ -325,6 +325,7 @@ class ArticleImageAdmin(admin.ModelAdmin):
     readonly_fields = ["thumbnail", "markdown", "used_in", "format", "width", "height", "renditions", "original_name", "uploaded_by",
                        "uploaded_at"]
     fields = readonly_fields
+    actions = None  # no bulk delete: images are deleted one at a time, each checked for use (delete_view)
 
     @admin.display(description="Used in")
     def used_in(self, image):
@@ -334,10 +335,6 @@ class ArticleImageAdmin(admin.ModelAdmin):
         return format_html_join(", ", '<a href="{}">{}</a>', ((reverse("admin:conditions_article_change", args=[a.pk]), a.title)
                                                                for a in articles))
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)  # one at a time, each checked for use (delete_view)
-        return actions
 
     def delete_view(self, request, object_id, extra_context=None):
         image = self.get_object(request, unquote(object_id))
