@@ -389,13 +389,14 @@ class ArticleAdmin(VersionAdmin):
             (f"Sections of a {Article.Kind(kind).label.lower()} article (in page order)",
              {"fields": ["sections_kind", *section_fields(kind)] if editable else ["rendered_sections"]}),
             ("Related articles and categories", {"fields": ["related", "categories"]}),
-            ("Review and publishing", {"fields": ["status", "review_comment", "reviewed_on", "reviewed_by", "opened_version", "opened_content"]}),
+            ("Review and publishing", {"fields": ["status", "review_comment", "reviewed_on", "reviewed_by", "next_review", "opened_version",
+                                                  "opened_content"]}),
         ]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         # The model's fields; the form adds one field per section itself.
         kwargs["fields"] = [name for name in flatten_fieldsets(self.get_fieldsets(request, obj))
-                            if name not in SECTION_FIELDS and name not in FORM_ONLY_FIELDS]
+                            if name not in SECTION_FIELDS and name not in FORM_ONLY_FIELDS and name != "next_review"]
         form = super().get_form(request, obj, change=change, **kwargs)
         user, kind = request.user, sections_kind(request, obj)
         action = next((name for name in DRAFT_ACTIONS if name in request.POST), None) if request.method == "POST" else None
@@ -407,7 +408,7 @@ class ArticleAdmin(VersionAdmin):
         return FormForUser
 
     def get_readonly_fields(self, request, obj=None):
-        return [] if can_publish(request.user) else ["reviewed_on", "reviewed_by"]
+        return ["next_review"] if can_publish(request.user) else ["reviewed_on", "reviewed_by", "next_review"]
 
     # An editor may edit a published article: the change is kept as its pending draft
     # (``workflow``) until a reviewer publishes it, so live text still never changes without one.

@@ -203,6 +203,12 @@ class Article(models.Model):
         return self.schema_type if self.schema_type in info.schema_types else info.default_schema_type
 
     @property
+    def has_review(self):
+        """Whether a medical review is recorded: a date and who reviewed it. Only then may a page
+        say "Last reviewed" (written and checked by the team is not a clinician's review)."""
+        return bool(self.reviewed_on and self.reviewed_by)
+
+    @property
     def next_review_due(self):
         """The last review plus the review interval (``HEALTHLIB_REVIEW_INTERVAL_YEARS``)."""
         return add_years(self.reviewed_on, review_interval_years()) if self.reviewed_on else None

@@ -102,9 +102,8 @@ def article_structured_data(request, article, sections, trail):
     }
     if article.published_at:
         page["datePublished"] = article.published_at.isoformat()
-    if article.reviewed_on:
+    if article.has_review:  # only a recorded medical review, never an unattributed date
         page["lastReviewed"] = article.reviewed_on.isoformat()
-    if article.reviewed_by:
         page["reviewedBy"] = {"@type": "Person", "name": article.reviewed_by}
     return {"@context": "https://schema.org", **page}
 

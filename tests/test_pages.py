@@ -78,18 +78,30 @@ def test_model_article_page_structure(page):
     assert re.findall(r'href="#([^"]+)"', toc) == section_ids
     assert '<section class="section key-points"' in html
     assert re.search(r'<section class="section references".*?<ol>\s*<li>', html, re.S)
-    assert "Last reviewed on " in html
-    assert "Medically reviewed by" not in html, "no reviewer is recorded, so none is named"
+    assert "Last updated on " in html and "Last reviewed" not in html, "no medical review is recorded, so none is claimed"
+    assert "Medically reviewed by" not in html and "Next review due" not in html
     assert "/conditions/osteoarthritis/" in outline.links and "/conditions/avascular-necrosis/" in outline.links
     assert "Related articles" in html
     assert "not a substitute for professional medical advice" in html
     assert 'action="/search/"' in html and 'name="q"' in html
 
 
-def test_reviewer_shown_only_when_recorded(page):
+def test_a_review_is_claimed_only_when_recorded_with_its_next_due_date(page, settings):
+    import datetime
+
     Article.objects.filter(slug="osteoporosis").update(reviewed_by="A. Reviewer, MD")
     html, _ = page("/conditions/osteoporosis/")
-    assert "Medically reviewed by A. Reviewer, MD" in html
+    assert "Medically reviewed by" not in html and "Last reviewed" not in html, "a name without a date is no recorded review"
+    Article.objects.filter(slug="osteoporosis").update(reviewed_on=datetime.date(2026, 3, 1), reviewed_by="A. Reviewer, MD")
+    html, _ = page("/conditions/osteoporosis/")
+    assert "Last reviewed on March 1, 2026" in html and "Medically reviewed by A. Reviewer, MD" in html
+    assert f"Next review due March 1, {2026 + settings.HEALTHLIB_REVIEW_INTERVAL_YEARS}" in html
+    assert re.search(r'"lastReviewed": ?"2026-03-01"', html)
+
+
+def test_the_shipped_articles_claim_no_review():
+    assert not Article.objects.filter(reviewed_on__isnull=False).exists()
+    assert not Article.objects.exclude(reviewed_by="").exists()
 
 
 def test_anchors_are_stable_across_renders():
