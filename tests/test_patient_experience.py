@@ -6,6 +6,7 @@ real-browser checks in Chromium (axe-core, keyboard, zoom, reduced motion, tap t
 print, no third-party requests).
 """
 
+import datetime
 import gzip
 import json
 import re
@@ -90,9 +91,9 @@ def test_article_json_ld_describes_a_medical_web_page(client):
     assert "https://schema.org/SymptomsHealthAspect" in data["hasPart"][1]["hasHealthAspect"]
     crumbs = data["breadcrumb"]
     assert crumbs["@type"] == "BreadcrumbList" and crumbs["itemListElement"][-1]["item"] == "http://testserver/conditions/bone-marrow-edema/"
-    Article.objects.filter(pk=article.pk).update(reviewed_by="A. Reviewer, MD")
+    Article.objects.filter(pk=article.pk).update(reviewed_by="A. Reviewer, MD", reviewed_on=datetime.date(2026, 3, 1))
     (data,) = structured_data(client.get(PAGES["article"]).content.decode())
-    assert data["reviewedBy"] == {"@type": "Person", "name": "A. Reviewer, MD"}
+    assert data["reviewedBy"] == {"@type": "Person", "name": "A. Reviewer, MD"} and data["lastReviewed"] == "2026-03-01"
 
 
 @pytest.mark.django_db
