@@ -248,8 +248,14 @@ def test_two_servers_share_one_database_and_one_cache(tmp_path):
         osteoporosis = Article.objects.get(slug="osteoporosis")
         change = f"/admin/conditions/article/{osteoporosis.pk}/change/"
         a.get(change)
-        status, _ = a.post(change, form_data(osteoporosis, summary="Edited on server A just now."))
+        edited = "Edited on server A just now."
+        b.get("/conditions/osteoporosis/")  # cached again on B
+        status, _ = a.post(change, form_data(osteoporosis, summary=edited))  # a live article: kept as unpublished changes
         assert status == 200
+        assert b.get("/conditions/osteoporosis/")[1]["X-Cache"] == "hit", "unpublished changes leave B's cached page alone"
+        for step in ("_submit_changes", "_publish_changes"):
+            status, _ = a.post(change, form_data(osteoporosis, summary=edited, **{step: "1"}))
+            assert status == 200
         status, headers, page = b.get("/conditions/osteoporosis/")
         assert headers["X-Cache"] == "miss" and "Edited on server A just now." in page, "the edit retired B's cached page"
     finally:
