@@ -47,6 +47,7 @@ LIVE_STEP_MESSAGES = {
     "_save_changes": "Saved unpublished changes", "_submit_changes": "Submitted the changes for review",
     "_publish_changes": "Published the changes", "_return_changes": "Returned the changes to draft",
     "_discard_changes": "Discarded the unpublished changes",
+    "_record_review": "Recorded the medical review",
 }
 LIVE_STEP_DONE = {
     "_save_changes": "Saved your changes to “{article}” as a draft: the published version stays live until a reviewer publishes them.",
@@ -54,6 +55,7 @@ LIVE_STEP_DONE = {
     "_publish_changes": "Published the changes to “{article}”.",
     "_return_changes": "Returned the changes to “{article}” to draft, with your comment for the editor.",
     "_discard_changes": "Discarded the unpublished changes to “{article}”; the published version is unchanged.",
+    "_record_review": "Recorded the medical review of “{article}”.",
 }
 FIELD_OF_SECTION = {kind.value: name for name, kind in SECTION_FIELDS.items()}
 
@@ -228,6 +230,10 @@ class ArticleForm(forms.ModelForm):
                 return
             self.transition = self.action or "_save_changes"
             draft_status = self.draft.status if self.draft is not None else None
+            reviewed_on = cleaned.get("reviewed_on")
+            if reviewed_on and reviewed_on > timezone.localdate():
+                self.add_error("reviewed_on", "A review date cannot be in the future.")
+                return
             if self.action in ("_publish_changes", "_return_changes") and not publisher:
                 self.add_error(None, "Only a medical reviewer can publish or return changes in review.")
             elif self.action in ("_publish_changes", "_return_changes") and draft_status != ArticleDraft.Status.REVIEW:
@@ -515,11 +521,20 @@ class ArticleAdmin(VersionAdmin):
         if transition in ("publish", "unpublish"):
             obj.updated_at = now  # the public pages change: feeds, the sitemap and the API follow
         super().save_model(request, obj, form, change)
+        if transition == "unpublish":
+            # The form showed the pending changes, and saves them as the article's text now.
+            ArticleDraft.objects.filter(article=obj).delete()
 
     def _save_live_changes(self, request, form, article, action):
         """An edit of a published article: kept as its pending draft, then the button's step."""
         user, comment = request.user, (form.cleaned_data.get("review_comment") or "").strip()
         content, draft = form.content(), form.draft
+        review = (form.cleaned_data.get("reviewed_on"), form.cleaned_data.get("reviewed_by") or "")
+        if can_publish(user) and "reviewed_on" in form.cleaned_data and review != (article.reviewed_on, article.reviewed_by):
+            # Recording a medical review is a reviewer's act on the live article itself.
+            article.reviewed_on, article.reviewed_by = review
+            article.save(update_fields=["reviewed_on", "reviewed_by"])
+            form.review_recorded = True
         if action == "_discard_changes":
             workflow.discard_draft(article, user)
         else:
@@ -527,6 +542,10 @@ class ArticleAdmin(VersionAdmin):
             if content != baseline:
                 workflow.save_draft(article, content, user)
             elif action in (None, "_save_changes"):
+                if getattr(form, "review_recorded", False):
+                    article.claim_version(article.version, user)
+                    form.live_step = "_record_review"
+                    return
                 form.unchanged = True
                 return
             if action == "_submit_changes":
@@ -731,6 +750,8 @@ class ArticleAdmin(VersionAdmin):
                     raise PermissionDenied
                 content, notes = history.content_of_version(article, version, keep_slug=keep_slug)
                 workflow.save_draft(article, content, request.user)
+                # New text nobody submitted: back to draft, whatever stage the changes had reached.
+                ArticleDraft.objects.filter(article=article).update(status=ArticleDraft.Status.DRAFT, submitted_by=None, submitted_at=None)
                 done = (f"The version of {saved_on:%d %B %Y %H:%M} is now the unpublished changes of “{article}”: submit them "
                         "for review; the published version stays live until a reviewer publishes them.")
             else:
@@ -791,7 +812,7 @@ class ArticleAdmin(VersionAdmin):
             setattr(article, name, draft.content.get(name, getattr(article, name)))
         crumbs = kind_trail(article.kind_info, (article.title, article.get_absolute_url()))
         response = TemplateResponse(request, "conditions/article_detail.html", {
-            "article": article, "sections": render_unsaved_sections(draft.sections), "preview": True,
+            "article": article, "sections": render_unsaved_sections(draft.sections, article), "preview": True,
             "previewing_changes": True, "breadcrumbs": crumbs,
         })
         response["Cache-Control"] = "private, no-store"

@@ -85,6 +85,7 @@ def _import_content(paths, user, new_only=False):
         existing = set(Article.objects.filter(slug__in=list(sources)).values_list("slug", flat=True))
         report.unchanged.extend(sorted(existing))
         sources = {slug: source for slug, source in sources.items() if slug not in existing}
+    _keep_renames(sources, report)
     _drop_unknown_categories(sources, report)
     _follow_old_addresses(sources, report)
     _drop_broken_links(sources, report)
@@ -137,6 +138,19 @@ def _drop_unknown_categories(sources, report):
             del sources[slug]
             allowed = "; ".join(sorted(known))
             report.errors.append(ContentError(source.path, f"unknown category '{unknown[0]}'; use one of: {allowed}", source.lines["categories"]))
+
+
+def _keep_renames(sources, report):
+    """A file under an address an article had before it was renamed in the admin is not
+    loaded (it would bring the article back twice): a warning names the current slug."""
+    renamed = dict(ArticleRedirect.objects.filter(old_slug__in=list(sources)).values_list("old_slug", "article__slug"))
+    existing = set(Article.objects.filter(slug__in=list(renamed)).values_list("slug", flat=True))
+    for old, new in renamed.items():
+        if old not in existing:
+            source = sources.pop(old)
+            report.unchanged.append(old)
+            report.warnings.append(ContentError(source.path, f"'{old}' was renamed to '{new}' in the admin, so this file was not "
+                                                             f"loaded; export the article again to update the file"))
 
 
 def _follow_old_addresses(sources, report):
@@ -215,7 +229,8 @@ def apply_source(source, user=None, also_published=()):
     article.set_sections(source.sections)
     # Former addresses (``redirect_from``): an address an article now has stays that article's.
     taken = set(Article.objects.filter(slug__in=source.redirect_from).values_list("slug", flat=True))
+    claimed = set(ArticleRedirect.objects.filter(old_slug__in=source.redirect_from).exclude(article=article).values_list("old_slug", flat=True))
     for old in source.redirect_from:
-        if old not in taken:
-            ArticleRedirect.objects.update_or_create(old_slug=old, defaults={"article": article})
+        if old not in taken and old not in claimed:  # never another article's old address
+            ArticleRedirect.objects.get_or_create(old_slug=old, defaults={"article": article})
     return outcome

@@ -267,7 +267,11 @@ class Article(models.Model):
         import reversion as _reversion
 
         pattern = markdown.link_pattern(old_slug)
-        for article in Article.objects.linking_to_any([old_slug]).exclude(pk=self.pk):
+        linking = list(Article.objects.linking_to_any([old_slug]).exclude(pk=self.pk))
+        # Unpublished changes of other articles may link to it too, where the live text does not.
+        for draft in ArticleDraft.objects.exclude(article__in=[*linking, self]).select_related("article"):
+            self._follow_rename_in_draft(draft.article, pattern)
+        for article in linking:
             changed = False
             for section in article.sections.all():
                 text = pattern.sub(lambda match: "[[" + self.slug + (match.group(1) or "") + "]]", section.markdown)
@@ -275,6 +279,7 @@ class Article(models.Model):
                     section.markdown = text
                     section.save()
                     changed = True
+            changed = self._follow_rename_in_draft(article, pattern) or changed
             if changed:
                 note = f"Link updated for rename: [[{old_slug}]] → [[{self.slug}]]"
                 if _reversion.is_active():  # the rename's own revision: these versions join it
@@ -285,6 +290,19 @@ class Article(models.Model):
                         _reversion.set_comment(note)
                         self._add_to_history(article)
                 article.render_sections()
+
+    def _follow_rename_in_draft(self, article, pattern):
+        """The same rewrite in ``article``'s unpublished changes, if it has any."""
+        draft = ArticleDraft.objects.filter(article=article).first()
+        if draft is None:
+            return False
+        sections = {kind: pattern.sub(lambda match: "[[" + self.slug + (match.group(1) or "") + "]]", text)
+                    for kind, text in draft.sections.items()}
+        if sections == draft.sections:
+            return False
+        draft.content = {**draft.content, "sections": sections}
+        draft.save(update_fields=["content"])
+        return True
 
     @staticmethod
     def _add_to_history(article):
@@ -334,13 +352,13 @@ def _render_context(texts):
     return targets, ArticleImage.objects.for_texts(texts)
 
 
-def render_unsaved_sections(markdown_by_kind):
-    """Unsaved ``ArticleSection`` objects in page order, rendered as the page would render
-    them: the staff preview of a published article's unpublished changes."""
+def render_unsaved_sections(markdown_by_kind, article):
+    """Unsaved ``ArticleSection`` objects of ``article`` in page order, rendered as the page
+    would render them: the staff preview of a published article's unpublished changes."""
     texts = [text for text in markdown_by_kind.values() if text]
     targets, images = _render_context(texts)
     used_ids = set(SectionKind.values)
-    sections = sorted((ArticleSection(kind=kind, markdown=text, position=SectionKind.position(kind))
+    sections = sorted((ArticleSection(article=article, kind=kind, markdown=text, position=SectionKind.position(kind))
                        for kind, text in markdown_by_kind.items() if text and kind in SectionKind.values), key=lambda s: s.position)
     for section in sections:
         section.html = markdown.render(section.markdown, targets=targets, used_ids=used_ids, images=images)

@@ -149,6 +149,17 @@ def return_to_draft(article, user, comment):
     if was_published:
         article.updated_at = timezone.now()  # it left the public pages
     article.save()
+    if was_published:
+        fold_in_pending_changes(article)
+
+
+def fold_in_pending_changes(article):
+    """An unpublished article is its own working copy: its pending changes (if any) become its
+    text, so nothing written is lost and no stale changes wait to be published over it later."""
+    draft = ArticleDraft.objects.select_for_update().filter(article=article).first()
+    if draft is not None:
+        apply_content(article, draft.content)
+        draft.delete()
 
 
 # -- steps on the pending draft of a live article ---------------------------------------------

@@ -237,3 +237,26 @@ def test_renaming_to_a_taken_or_invalid_address_is_a_clear_error(client, reviewe
     refused = client.post(change_url(live), form_data(live, slug="stress-fracture-new", _publish_changes="1"))
     assert refused.status_code == 200
     assert Article.objects.get(pk=live.pk).slug == "stress-fracture"
+
+
+def test_a_rename_also_updates_links_in_other_articles_unpublished_changes(client, reviewer):
+    linker = Article.objects.get(slug="stress-fracture")
+    client.force_login(reviewer)
+    texts = {s.kind: s.markdown for s in linker.sections.all()}
+    client.post(change_url(linker), form_data(linker, section_overview=texts["overview"] + "\n\nSee [[osteomalacia|soft bones]]."))
+    rename(Article.objects.get(slug="osteomalacia"), "osteomalacia-renamed")
+    draft = ArticleDraft.objects.get(article=linker)
+    assert "[[osteomalacia-renamed|soft bones]]" in draft.content["sections"]["overview"]
+
+
+def test_loading_content_again_after_a_rename_brings_no_duplicate_back():
+    import io
+
+    from django.core.management import call_command
+
+    rename(Article.objects.get(slug="stress-fracture"), "stress-fractures")
+    err = io.StringIO()
+    call_command("import_content", "--new-only", stdout=io.StringIO(), stderr=err)
+    assert not Article.objects.filter(slug="stress-fracture").exists(), "no second copy under the old address"
+    assert ArticleRedirect.objects.filter(old_slug="stress-fracture").exists()
+    assert "was renamed to 'stress-fractures'" in err.getvalue()

@@ -294,3 +294,45 @@ def test_restoring_an_old_version_while_changes_are_pending_replaces_the_changes
     assert response.status_code == 200 and "unpublished changes" in response.content.decode()
     assert Article.objects.get(pk=live.pk).summary == before
     assert ArticleDraft.objects.get(article=live).content["summary"] == oldest.field_dict["summary"]
+
+
+def test_a_reviewer_records_a_review_on_a_live_article(reviewer):
+    live = Article.objects.get(slug=LIVE)
+    client = login(reviewer)
+    response = client.post(change_url(live), form_data(live, reviewed_on="2026-11-01", reviewed_by="Dr A. Reviewer"), follow=True)
+    assert "Recorded the medical review" in response.content.decode()
+    live.refresh_from_db()
+    assert (live.reviewed_on.isoformat(), live.reviewed_by) == ("2026-11-01", "Dr A. Reviewer")
+    assert "Last reviewed on November 1, 2026" in Client().get(live.get_absolute_url()).content.decode()
+    future = client.post(change_url(live), form_data(live, reviewed_on="2999-01-01", reviewed_by="Dr A. Reviewer"))
+    assert future.status_code == 200 and "cannot be in the future" in future.content.decode()
+
+
+def test_unpublishing_folds_the_pending_changes_into_the_article(editor, reviewer):
+    live = Article.objects.get(slug=LIVE)
+    login(editor).post(change_url(live), form_data(live, summary="Pending text."))  # saved, not submitted
+    login(reviewer).post(CHANGELIST, {"action": "return_to_draft", "apply": "1", "comment": "Withdrawn for rework.",
+                                      "_selected_action": [live.pk]})
+    live.refresh_from_db()
+    assert live.status == "draft" and live.summary == "Pending text."
+    assert not ArticleDraft.objects.filter(article=live).exists()
+    assert "Pending text" not in login(reviewer).get("/admin/conditions/article/waiting/").content.decode()
+
+
+def test_a_restore_over_changes_in_review_sends_them_back_to_draft(editor, reviewer):
+    live = Article.objects.get(slug=LIVE)
+    login(editor).post(change_url(live), form_data(live, summary="Submitted text.", _submit_changes="1"))
+    assert ArticleDraft.objects.get(article=live).status == "review"
+    oldest = Version.objects.get_for_object(live).last()
+    live.refresh_from_db()
+    login(editor).post(f"/admin/conditions/article/{live.pk}/history/{oldest.pk}/restore/", {"version": live.version})
+    draft = ArticleDraft.objects.get(article=live)
+    assert draft.status == "draft" and draft.submitted_by is None, "text nobody submitted is not in review"
+
+
+def test_the_preview_of_changes_has_its_section_headings(editor):
+    live = Article.objects.get(slug=LIVE)
+    client = login(editor)
+    client.post(change_url(live), form_data(live, summary="Changed."))
+    page = client.get(f"/admin/conditions/article/{live.pk}/preview-changes/").content.decode()
+    assert re.search(r"<h2[^>]*>\s*Overview\s*</h2>", page)
