@@ -131,7 +131,9 @@ class ArticleForm(forms.ModelForm):
                 if name in self.fields:
                     self.initial[name] = self.draft.content.get(name, [])
         self.sections_kind = sections_kind or self.initial.get("kind") or self.instance.kind
-        sections = workflow.working_content(self.instance)["sections"] if self.instance.pk else {}
+        # What the editor opened (the pending changes of a live article, else the article): read once.
+        self.opened = workflow.working_content(self.instance) if self.instance.pk else {}
+        sections = self.opened.get("sections", {})
         # Which kind's sections the page showed travels with the form, so a kind changed in
         # the same submission is checked against the text the editor actually sent.
         self.fields["sections_kind"] = forms.ChoiceField(
@@ -147,7 +149,7 @@ class ArticleForm(forms.ModelForm):
                 f"{info.label}: {', '.join(info.schema_types)}" for info in KINDS.values() if len(info.schema_types) > 1)
         if self.instance.pk:
             self.initial["opened_version"] = self.instance.version
-            self.initial["opened_content"] = signing.dumps(workflow.working_content(self.instance), compress=True, salt=OPENED_SALT)
+            self.initial["opened_content"] = signing.dumps(self.opened, compress=True, salt=OPENED_SALT)
         if "status" in self.fields and user is not None and not can_publish(user):
             if self.instance.pk and self.instance.is_published:
                 # Edits of a live article are kept as unpublished changes; it stays published.
@@ -269,7 +271,7 @@ class ArticleForm(forms.ModelForm):
     def content(self):
         """The form's text as an ``ArticleDraft.content`` dict (see ``workflow``)."""
         cleaned = self.cleaned_data
-        content = workflow.working_content(self.instance) if self.instance.pk else {}
+        content = dict(self.opened)
         for name in workflow.CONTENT_FIELDS:
             if name in cleaned:
                 content[name] = cleaned[name]

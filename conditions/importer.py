@@ -163,9 +163,7 @@ def _follow_old_addresses(sources, report):
             new = current.get(old)
             if new is None or old in real:
                 continue
-            pattern = markdown.link_pattern(old)
-            source.sections = {kind: pattern.sub(lambda match, new=new: f"[[{new}{match.group(1) or ''}]]", text)
-                               for kind, text in source.sections.items()}
+            source.sections = {kind: markdown.rename_links(text, old, new) for kind, text in source.sections.items()}
             source.related = sorted({new if slug == old else slug for slug in source.related})
             links = source.lines.get("links", {})
             if old in links:

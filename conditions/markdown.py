@@ -62,10 +62,10 @@ def images_without_alt(text):
     return markdown_images + html_images
 
 
-def link_pattern(slug):
-    """A regular expression for the ``[[slug]]`` and ``[[slug|text]]`` links to ``slug``;
-    group 1 is the ``|text`` part, if any."""
-    return re.compile(r"\[\[%s(\|[^\]\n]+)?\]\]" % re.escape(slug))
+def rename_links(text, old, new):
+    """``text`` with its ``[[old]]`` and ``[[old|words]]`` links naming ``new`` instead."""
+    pattern = re.compile(r"\[\[%s(\|[^\]\n]+)?\]\]" % re.escape(old))
+    return pattern.sub(lambda match: f"[[{new}{match.group(1) or ''}]]", text)
 
 
 def linked_slugs(text):

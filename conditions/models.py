@@ -266,20 +266,19 @@ class Article(models.Model):
         stays saveable and every link keeps working (called inside the rename's transaction)."""
         import reversion as _reversion
 
-        pattern = markdown.link_pattern(old_slug)
         linking = list(Article.objects.linking_to_any([old_slug]).exclude(pk=self.pk))
         # Unpublished changes of other articles may link to it too, where the live text does not.
         for draft in ArticleDraft.objects.exclude(article__in=[*linking, self]).select_related("article"):
-            self._follow_rename_in_draft(draft.article, pattern)
+            self._follow_rename_in_draft(draft.article, old_slug)
         for article in linking:
             changed = False
             for section in article.sections.all():
-                text = pattern.sub(lambda match: "[[" + self.slug + (match.group(1) or "") + "]]", section.markdown)
+                text = markdown.rename_links(section.markdown, old_slug, self.slug)
                 if text != section.markdown:
                     section.markdown = text
                     section.save()
                     changed = True
-            changed = self._follow_rename_in_draft(article, pattern) or changed
+            changed = self._follow_rename_in_draft(article, old_slug) or changed
             if changed:
                 note = f"Link updated for rename: [[{old_slug}]] → [[{self.slug}]]"
                 if _reversion.is_active():  # the rename's own revision: these versions join it
@@ -291,13 +290,12 @@ class Article(models.Model):
                         self._add_to_history(article)
                 article.render_sections()
 
-    def _follow_rename_in_draft(self, article, pattern):
+    def _follow_rename_in_draft(self, article, old_slug):
         """The same rewrite in ``article``'s unpublished changes, if it has any."""
         draft = ArticleDraft.objects.filter(article=article).first()
         if draft is None:
             return False
-        sections = {kind: pattern.sub(lambda match: "[[" + self.slug + (match.group(1) or "") + "]]", text)
-                    for kind, text in draft.sections.items()}
+        sections = {kind: markdown.rename_links(text, old_slug, self.slug) for kind, text in draft.sections.items()}
         if sections == draft.sections:
             return False
         draft.content = {**draft.content, "sections": sections}
