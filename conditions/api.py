@@ -216,8 +216,16 @@ def _category(request):
     return slug
 
 
+UNENCODED_PLUS_OFFSET_RE = re.compile(r"([T ]\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?) (\d\d(?::?\d\d)?)$")
+
+
 def _parse_moment(text):
-    """An aware date-time from ISO 8601 ``text`` (a date means its midnight), in UTC."""
+    """An aware date-time from ISO 8601 ``text`` (a date means its midnight), in UTC.
+
+    A ``+`` left unencoded in a query string reaches us as a space (HTML form encoding), so
+    ``2026-01-31T12:00:00 01:00`` is read as the ``+01:00`` it was sent as.
+    """
+    text = UNENCODED_PLUS_OFFSET_RE.sub(r"\1+\2", text)
     try:
         moment = parse_datetime(text) or (parse_date(text) and datetime.datetime.combine(parse_date(text), datetime.time.min))
         if moment:

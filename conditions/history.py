@@ -124,50 +124,62 @@ def apply_version(article, version, keep_slug=False):
     ``article`` keeps its workflow fields as the caller set them. A slug that now belongs
     to another article is not taken: an existing article keeps its current slug, a
     recovered one gets the first free ``<slug>-<n>``. Returns a list of notes for the
-    editor (empty when everything came back as it was).
+    editor (empty when everything came back as it was; see ``content_of_version``).
     """
-    data = version.field_dict
-    notes = []
-    current_slug = article.slug
+    content, notes = content_of_version(article, version, keep_slug)
     for name in RESTORED_FIELDS:
-        if name in data and not (keep_slug and name == "slug"):
-            setattr(article, name, data[name])
-    taken = Article.objects.exclude(pk=article.pk).filter(slug=article.slug).first()
-    if taken is not None:
-        wanted = article.slug
-        article.slug = current_slug or _free_slug(wanted)
-        notes.append(f"The address “{wanted}” now belongs to “{taken}”, so this article keeps the address “{article.slug}”.")
+        if name in content:
+            setattr(article, name, content[name])
     if article.kind not in Article.Kind.values:
         article.kind = Article.Kind.CONDITION
     article.save()
-    article.categories.set(Category.objects.filter(pk__in=data.get("categories", [])))
-    article.related.set(Article.objects.filter(pk__in=data.get("related", [])).exclude(pk=article.pk))
-    missing = len(set(data.get("related", []))) - article.related.count()
-    if missing > 0:
-        notes.append(f"{missing} related article(s) of that version no longer exist and were left out.")
-    article.set_sections(sections_of_version(version))
+    article.categories.set(content["categories"])
+    article.related.set(content["related"])
+    article.set_sections(content["sections"])
     return notes
 
 
 def content_of_version(article, version, keep_slug=False):
     """``(content, notes)``: ``version``'s text as an ``ArticleDraft.content`` dict for
-    ``article`` (see ``workflow``), keeping the current slug when the version's now belongs
-    to another article, and leaving out related articles that no longer exist."""
+    ``article`` (see ``workflow``), and notes for the editor on what could not come back.
+
+    The version's slug is kept unless it now belongs to another article: then an existing
+    article keeps its current slug and a recovered one (``article.slug`` empty) gets the
+    first free ``<slug>-<n>``. Related articles and categories deleted since are left out,
+    each named in a note.
+    """
     data, notes = version.field_dict, []
     content = {name: data[name] for name in RESTORED_FIELDS if name in data}
     if keep_slug:
         content["slug"] = article.slug
-    taken = Article.objects.exclude(pk=article.pk).filter(slug=content.get("slug", article.slug)).first()
+    wanted = content.get("slug", article.slug)
+    taken = Article.objects.exclude(pk=article.pk).filter(slug=wanted).first()
     if taken is not None:
-        notes.append(f"The address “{content['slug']}” now belongs to “{taken}”, so this article keeps the address “{article.slug}”.")
-        content["slug"] = article.slug
-    related = list(Article.objects.filter(pk__in=data.get("related", [])).exclude(pk=article.pk).values_list("pk", flat=True))
-    if len(set(data.get("related", []))) > len(related):
-        notes.append(f"{len(set(data.get('related', []))) - len(related)} related article(s) of that version no longer exist and were left out.")
-    content["categories"] = sorted(Category.objects.filter(pk__in=data.get("categories", [])).values_list("pk", flat=True))
-    content["related"] = sorted(related)
+        content["slug"] = article.slug or _free_slug(wanted)
+        notes.append(f"The address “{wanted}” now belongs to “{taken}”, so this article keeps the address “{content['slug']}”.")
+    wanted_related = set(data.get("related", [])) - {article.pk}
+    content["related"] = sorted(Article.objects.filter(pk__in=wanted_related).values_list("pk", flat=True))
+    gone = wanted_related - set(content["related"])
+    if gone:
+        notes.append(f"Related article{'s' if len(gone) > 1 else ''} deleted since that version, left out: {_deleted_titles(Article, gone)}.")
+    wanted_categories = set(data.get("categories", []))
+    content["categories"] = sorted(Category.objects.filter(pk__in=wanted_categories).values_list("pk", flat=True))
+    gone = wanted_categories - set(content["categories"])
+    if gone:
+        notes.append(f"Categor{'ies' if len(gone) > 1 else 'y'} deleted since that version, left out: {_deleted_titles(Category, gone)}.")
     content["sections"] = sections_of_version(version)
     return content, notes
+
+
+def _deleted_titles(model, pks):
+    """“Title”, “Title” of deleted objects, from their last saved version (their number when none)."""
+    from django.contrib.contenttypes.models import ContentType
+
+    versions = Version.objects.filter(content_type=ContentType.objects.get_for_model(model), object_id__in=[str(pk) for pk in pks])
+    titles = {}
+    for version in versions.order_by("pk"):  # the newest last, so it wins
+        titles[int(version.object_id)] = version.object_repr
+    return ", ".join(f"“{titles.get(pk, f'#{pk}')}”" for pk in sorted(pks))
 
 
 def _free_slug(slug):

@@ -119,6 +119,9 @@ def _import_content(paths, user, new_only=False):
                     report.errors.append(ContentError(source.path, f"related articles not changed: {refusal}", source.lines.get("related")))
                     continue
                 article.related.set(related)
+                # The related list is on the page and in the API: the article changed.
+                article.updated_at = timezone.now()
+                article.save(update_fields=["updated_at"])
                 if source.slug in report.unchanged:
                     report.unchanged.remove(source.slug)
                     report.updated.append(source.slug)

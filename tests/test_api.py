@@ -40,6 +40,21 @@ def test_list_is_paginated_filtered_and_absolute(client, draft):
     assert [item["slug"] for item in recent["results"]] == ["osteoporosis"]
 
 
+@pytest.mark.parametrize("raw", [
+    "2030-01-01T12:00:00+01:00",  # "+" unencoded: it arrives as a space
+    "2030-01-01T12:00:00%2B01:00",  # encoded
+    "2030-01-01T12:00:00+0100",
+])
+def test_updated_since_reads_a_plus_offset_sent_unencoded(client, raw):
+    Article.objects.filter(slug="osteoporosis").update(updated_at="2030-01-01T11:30:00Z")
+    Article.objects.filter(slug="osteoarthritis").update(updated_at="2030-01-01T10:30:00Z")
+    response = client.get(f"/api/v1/articles/?updated_since={raw}")
+    assert response.status_code == 200, response.content
+    # 12:00 at +01:00 is 11:00 UTC: one article after it, one before. Read as UTC (the "+"
+    # dropped), both would be before it.
+    assert [item["slug"] for item in response.json()["results"]] == ["osteoporosis"]
+
+
 @pytest.mark.parametrize("params, message", [
     ({"category": "no-such"}, "unknown category"), ({"updated_since": "yesterday"}, "ISO 8601"),
     ({"page": "x"}, "whole number"), ({"page": "-1"}, "between"), ({"page_size": "1000"}, "between"),

@@ -71,6 +71,17 @@ def test_changed_file_updates_in_place(write_source):
     assert article.created_at == first.created_at
 
 
+def test_a_file_that_changes_only_related_is_updated_and_moves_updated_at(write_source):
+    run_import(write_source("test-related-only", related="[osteoporosis]"))
+    first = Article.objects.get(slug="test-related-only")
+    status, out, _ = run_import(write_source("test-related-only", related="[osteoporosis, osteoarthritis]"))
+    assert status == 0 and "0 created, 1 updated, 0 unchanged" in out
+    article = Article.objects.get(slug="test-related-only")
+    assert sorted(article.related.values_list("slug", flat=True)) == ["osteoarthritis", "osteoporosis"]
+    assert article.updated_at > first.updated_at
+    assert run_import(write_source("test-related-only", related="[osteoporosis, osteoarthritis]"))[1].count("1 unchanged") == 1
+
+
 def test_links_resolve_across_the_batch_in_any_order(write_source):
     # "test-a" sorts first and links to "test-b", which only exists later in the batch.
     a = write_source("test-a", body="## Overview\n\nSee [[test-b]] and [[test-b|the other one]].\n", related="[test-b]")

@@ -470,3 +470,49 @@ def test_list_actions_work_on_a_list_filtered_by_category(client, reviewer):
     assert response.status_code == 200
     assert "Returned to draft: 1 article(s)." in " ".join(str(m) for m in response.context["messages"])
     assert Article.objects.get(pk=target.pk).status == "draft"
+
+
+def test_restoring_a_version_whose_related_article_was_deleted_restores_the_rest_and_names_it(client, reviewer):
+    """Issue 18, point 7: no IntegrityError; the dropped relation is named."""
+    with reversion.create_revision():
+        doomed = Article.objects.create(title="Quokka fever", slug="quokka-fever", summary="Made up.")
+    with reversion.create_revision():
+        article = Article.objects.create(title="Wombat knee", slug="wombat-knee", summary="Old summary.")
+        article.set_sections({"overview": "### What is it?\n\nOld text.", "key-points": "- Old."})
+        article.related.set([doomed, Article.objects.get(slug="osteoporosis")])
+    old_version = Version.objects.get_for_object(article).first()
+    with reversion.create_revision():
+        article.summary = "New summary."
+        article.save()
+        article.related.set([])
+    doomed.delete()
+    article.refresh_from_db()
+    client.force_login(reviewer)
+    response = client.post(f"/admin/conditions/article/{article.pk}/history/{old_version.pk}/restore/",
+                           {"version": article.version}, follow=True)
+    assert response.status_code == 200
+    article.refresh_from_db()
+    assert article.summary == "Old summary." and article.sections.get(kind="overview").markdown.endswith("Old text.")
+    assert list(article.related.values_list("slug", flat=True)) == ["osteoporosis"]
+    messages = [str(m) for m in response.context["messages"]]
+    assert any("Related article deleted since that version, left out: “Quokka fever”" in m for m in messages), messages
+
+
+def test_recovering_an_article_whose_related_article_was_deleted_too(client, reviewer):
+    with reversion.create_revision():
+        partner = Article.objects.create(title="Wombat knee", slug="wombat-knee", summary="Made up.")
+    version = None
+    with reversion.create_revision():
+        article = Article.objects.create(title="Quokka fever", slug="quokka-fever", summary="A made-up condition.")
+        article.set_sections({"overview": "### What is quokka fever?\n\nMade up.", "key-points": "- A test."})
+        article.related.set([partner])
+    pk = article.pk
+    article.delete()
+    partner.delete()
+    version = Version.objects.get_deleted(Article).get(object_id=str(pk))
+    client.force_login(reviewer)
+    response = client.post(f"/admin/conditions/article/recover/{version.pk}/", {}, follow=True)
+    assert response.status_code == 200
+    recovered = Article.objects.get(pk=pk)
+    assert recovered.summary == "A made-up condition." and not recovered.related.exists()
+    assert "left out: “Wombat knee”" in response.content.decode()
