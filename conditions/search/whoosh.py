@@ -56,7 +56,9 @@ from whoosh import columns, fields, index
 from whoosh.analysis import CharsetFilter, Filter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
 from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.filedb.filestore import FileStorage
-from whoosh.query import And, AndMaybe, FuzzyTerm, Or, Phrase, Prefix, Term
+from whoosh.matching import CoordMatcher, UnionMatcher
+from whoosh.query import And, AndMaybe, FuzzyTerm, Or, Phrase, Prefix, Require, Term
+from whoosh.query.compound import DefaultOr
 from whoosh.support.charset import accent_map
 
 from ..models import SectionKind
@@ -424,7 +426,10 @@ class WhooshSearchBackend(BaseSearchBackend):
                     offset += len(docs)
                     if low >= high:
                         continue
-                    found, timed_out = self._top(searcher, q, high, docs, deadline)
+                    # The complete tier matches through ``every`` (an intersection, which skips
+                    # most documents) and is scored by ``q`` alone, so its ranking is the same.
+                    tier_q = Require(_skipping(q), _skipping(every)) if whole and every is not None else q
+                    found, timed_out = self._top(searcher, tier_q, high, docs, deadline)
                     if timed_out and found.scored_length() <= low and not hits:
                         raise SearchTooComplex  # out of time before anything of this slice was scored
                     hits += [self._hit(hit.fields(), stems, pattern, complete=whole) for hit in found[low:high]]
@@ -441,7 +446,8 @@ class WhooshSearchBackend(BaseSearchBackend):
         """The ``limit`` best hits among the ``allowed`` document numbers (``None``: all), and
         whether time ran out first (then: the best of those scored in time)."""
         deadline.check()
-        collector = _TimeLimitedTop(searcher.collector(limit=limit), deadline.remaining(), allowed)
+        # Whoosh's block-quality skipping trips an assertion inside Require's matcher.
+        collector = _TimeLimitedTop(searcher.collector(limit=limit, optimize=not isinstance(q, Require)), deadline.remaining(), allowed)
         try:
             searcher.search_with_collector(q, collector)
         except TimeLimit:
@@ -494,6 +500,40 @@ class WhooshSearchBackend(BaseSearchBackend):
     def autocomplete(self, prefix, *, limit=8):
         with self._searcher() as (_, derived):
             return derived.names.complete(prefix[:200], limit=limit)
+
+
+def _skipping(q):
+    """``q`` with each ``Or`` matched by a tree of union matchers, which skip ahead to the
+    next document asked for, instead of Whoosh's default at up to 5,000 documents: arrays
+    of every match read in advance, faster when every match is scored but slow when an
+    intersection (``Require``) asks for a few."""
+    if isinstance(q, Or):
+        return _SkippingOr([_skipping(sub) for sub in q.subqueries], boost=q.boost, minmatch=q.minmatch, scale=q.scale)
+    return q.apply(_skipping)
+
+
+class _SkippingOr(DefaultOr):
+    """Whoosh's ``DefaultOr`` (a tree of union matchers) whose coordination bonus
+    (``scale``) keeps counting the query's terms when the collector prunes exhausted
+    branches of the tree: Whoosh's ``CoordMatcher`` recounts them on every replacement, so a
+    document's score would depend on how far down the results the collector had got."""
+
+    def _matcher(self, subs, searcher, context):
+        reader = searcher.reader()
+        m = self._tree_matcher(subs, UnionMatcher, searcher, context, lambda q: q.estimate_size(reader))
+        if self.scale and any(m.term_matchers()):
+            m = _SteadyCoordMatcher(m, scale=self.scale)
+        return m
+
+
+class _SteadyCoordMatcher(CoordMatcher):
+    def __init__(self, child, scale=1.0, termcount=None):
+        super().__init__(child, scale=scale)
+        if termcount is not None:
+            self._termcount = termcount
+
+    def _replacement(self, newchild):
+        return self.__class__(newchild, scale=self._scale, termcount=self._termcount)
 
 
 class _Derived:
