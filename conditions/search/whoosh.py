@@ -411,6 +411,8 @@ class WhooshSearchBackend(BaseSearchBackend):
         stems = {stem for word in words for stem in self._stems(word)}
         pattern = word_pattern([*words, *stems])
 
+        partial_q = _without_phrase_bonuses(q)
+
         def fetch(start, stop):
             # Articles with every word first, then those with some; each tier scored only
             # as far as the slice asked for.
@@ -428,7 +430,7 @@ class WhooshSearchBackend(BaseSearchBackend):
                         continue
                     # The complete tier matches through ``every`` (an intersection, which skips
                     # most documents) and is scored by ``q`` alone, so its ranking is the same.
-                    tier_q = Require(_skipping(q), _skipping(every)) if whole and every is not None else q
+                    tier_q = Require(_skipping(q), _skipping(every)) if whole and every is not None else q if whole else partial_q
                     found, timed_out = self._top(searcher, tier_q, high, docs, deadline)
                     if timed_out and found.scored_length() <= low and not hits:
                         raise SearchTooComplex  # out of time before anything of this slice was scored
@@ -500,6 +502,17 @@ class WhooshSearchBackend(BaseSearchBackend):
     def autocomplete(self, prefix, *, limit=8):
         with self._searcher() as (_, derived):
             return derived.names.complete(prefix[:200], limit=limit)
+
+
+def _without_phrase_bonuses(q):
+    """``q`` without its phrase bonuses (the query's words in order in a name, or close
+    together), for ranking the articles that lack some of the words: a phrase of all the
+    words never matches them, so their scores are the same, and the costliest matchers
+    are skipped."""
+    if not isinstance(q, AndMaybe) or not isinstance(q.b, Or):
+        return q
+    bonuses = [sub for sub in q.b.subqueries if not isinstance(sub, Phrase)]
+    return AndMaybe(q.a, Or(bonuses)) if bonuses else q.a
 
 
 def _skipping(q):
