@@ -20,8 +20,9 @@ from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -31,7 +32,7 @@ from markdownx.widgets import AdminMarkdownxWidget
 from reversion.admin import VersionAdmin
 from reversion.models import Version
 
-from . import history, markdown, workflow
+from . import history, markdown, readability, workflow
 from .kinds import KINDS, sections_of
 from .models import Article, ArticleDraft, ArticleImage, ArticleRedirect, Category, SectionKind, render_unsaved_sections, review_interval_years
 from .navigation import kind_trail
@@ -41,6 +42,7 @@ from .permissions import can_publish, check_change
 DRAFT_ACTIONS = {"_submit_changes", "_publish_changes", "_return_changes", "_discard_changes"}
 
 SECTION_FIELDS = {f"section_{kind.value.replace('-', '_')}": kind for kind in SectionKind}
+MAX_MEASURED_CHARS = 1_000_000  # the reading aids measure at most this much of a section (a 30,000-word section is ~200,000)
 # Form fields that are not the article's own (not saved to it, not "changes" in History).
 FORM_ONLY_FIELDS = ("rendered_sections", "sections_kind", "opened_version", "opened_content", "review_comment")
 LIVE_STEP_MESSAGES = {
@@ -138,12 +140,18 @@ class ArticleForm(forms.ModelForm):
         # the same submission is checked against the text the editor actually sent.
         self.fields["sections_kind"] = forms.ChoiceField(
             choices=Article.Kind.choices, initial=self.sections_kind, required=False, widget=forms.HiddenInput)
+        measured = {}
         for name in section_fields(self.sections_kind):
             kind = SECTION_FIELDS[name]
+            text = self.data.get(self.add_prefix(name), "") if self.is_bound else sections.get(kind.value, "")
             self.fields[name] = SectionField(
                 label=kind.label, required=kind == SectionKind.OVERVIEW, initial=sections.get(kind.value, ""),
                 widget=AdminMarkdownxWidget(attrs={"rows": 12}), strip=False,
+                help_text=readability_note(readability.measure_markdown(text[:MAX_MEASURED_CHARS])),
             )
+            measured[kind.value] = text[:MAX_MEASURED_CHARS]
+        # The whole article's grade, above the form (admin/conditions/article/change_form.html).
+        self.readability_note = readability_note(readability.of_sections(measured)[1])
         if "schema_type" in self.fields:
             self.fields["schema_type"].help_text = "Optional, by kind: " + "; ".join(
                 f"{info.label}: {', '.join(info.schema_types)}" for info in KINDS.values() if len(info.schema_types) > 1)
@@ -304,6 +312,37 @@ class ReviewOverdueFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ReadingGradeFilter(admin.SimpleListFilter):
+    title = "reading grade"
+    parameter_name = "grade"
+
+    def lookups(self, request, model_admin):
+        return [("easy", f"Grade {readability.GRADE_TARGET:g} or below"), ("hard", f"Above grade {readability.GRADE_TARGET:g}"),
+                ("none", "Not enough text")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "easy":
+            return queryset.filter(reading_grade__lte=readability.GRADE_TARGET)
+        if self.value() == "hard":
+            return queryset.filter(reading_grade__gt=readability.GRADE_TARGET)
+        if self.value() == "none":
+            return queryset.filter(reading_grade__isnull=True)
+        return queryset
+
+
+def readability_note(stats):
+    """The line shown under a section (and for the whole article) about its ``Readability``."""
+    if not stats.enough:
+        return format_html('<span class="readability">Not enough text for a reading grade ({} words).</span>', stats.words)
+    note = format_html('<span class="readability{}">Reading grade {} (Flesch–Kincaid), SMOG {} · {} words, {} sentences.</span>',
+                       " readability-hard" if stats.too_hard else "", f"{stats.flesch_kincaid:.1f}", f"{stats.smog:.1f}",
+                       stats.words, stats.sentences)
+    if stats.too_hard:
+        note += format_html(' <strong class="readability-hard">Above grade {}: use shorter sentences and everyday words.</strong>',
+                            f"{readability.GRADE_TARGET:g}")
+    return note
+
+
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
     search_fields = ["name"]
@@ -373,8 +412,8 @@ class ArticleImageAdmin(admin.ModelAdmin):
 @admin.register(Article)
 class ArticleAdmin(VersionAdmin):
     form = ArticleForm
-    list_display = ["title", "kind", "state", "reviewed_on", "next_review", "updated_at", "version_input"]
-    list_filter = ["kind", "status", ReviewOverdueFilter, "categories"]
+    list_display = ["title", "kind", "state", "grade", "reviewed_on", "next_review", "updated_at", "version_input"]
+    list_filter = ["kind", "status", ReviewOverdueFilter, ReadingGradeFilter, "categories"]
     search_fields = ["title", "slug", "summary"]
     autocomplete_fields = ["categories", "related"]
     prepopulated_fields = {"slug": ["title"]}
@@ -386,7 +425,16 @@ class ArticleAdmin(VersionAdmin):
     object_history_template = "admin/conditions/article/object_history.html"
 
     class Media:
-        js = ["admin/js/markdownx-upload-errors.js"]
+        js = ["admin/js/markdownx-upload-errors.js", "admin/js/editor-aids.js"]
+        css = {"all": ["admin/css/editor-aids.css"]}
+
+    @admin.display(description="Reading grade", ordering="reading_grade")
+    def grade(self, article):
+        if article.reading_grade is None:
+            return "–"
+        if article.reading_grade > readability.GRADE_TARGET:
+            return format_html('<strong class="readability-hard">{}</strong>', f"{article.reading_grade:.1f}")
+        return f"{article.reading_grade:.1f}"
 
     def get_fieldsets(self, request, obj=None):
         # Someone who may only view (an editor, on a published article) sees the sections rendered.
@@ -395,7 +443,8 @@ class ArticleAdmin(VersionAdmin):
         return [
             (None, {"fields": ["title", "slug", "kind", "schema_type", "summary", "also_known_as"]}),
             (f"Sections of a {Article.Kind(kind).label.lower()} article (in page order)",
-             {"fields": ["sections_kind", *section_fields(kind)] if editable else ["rendered_sections"]}),
+             {"fields": ["sections_kind", *section_fields(kind)], "description": render_to_string("admin/conditions/article/writing_guide.html")}
+             if editable else {"fields": ["rendered_sections"]}),
             ("Related articles and categories", {"fields": ["related", "categories"]}),
             ("Review and publishing", {"fields": ["status", "review_comment", "reviewed_on", "reviewed_by", "next_review", "opened_version",
                                                   "opened_content"]}),
@@ -688,11 +737,27 @@ class ArticleAdmin(VersionAdmin):
         return [
             path("recover/<int:version_id>/", view(self.recover_view), name="conditions_article_recover"),
             path("reviews/", view(self.reviews_view), name="conditions_article_reviews"),
+            path("readability/", view(self.readability_view), name="conditions_article_readability"),
             path("waiting/", view(self.waiting_view), name="conditions_article_waiting"),
             path("<path:object_id>/preview-changes/", view(self.preview_changes_view), name="conditions_article_preview_changes"),
             path("<path:object_id>/history/<int:version_id>/compare/", view(self.compare_view), name="conditions_article_compare"),
             path("<path:object_id>/history/<int:version_id>/restore/", view(self.restore_view), name="conditions_article_restore"),
         ] + inherited
+
+    def readability_view(self, request):
+        """POST the form's section fields (``section_<kind>``): JSON ``{"sections": {field name:
+        stats}, "article": stats}`` (``Readability.as_dict``), for the aids beside the editor."""
+        if request.method != "POST":
+            return JsonResponse({"error": "POST the section fields."}, status=405)
+        if not (self.has_add_permission(request) or self.has_change_permission(request)):
+            raise PermissionDenied
+        texts = {name: request.POST.get(name, "")[:MAX_MEASURED_CHARS] for name in SECTION_FIELDS if name in request.POST}
+        per_section, whole = readability.of_sections({SECTION_FIELDS[name].value: text for name, text in texts.items()})
+        return JsonResponse({
+            "sections": {name: {**per_section[SECTION_FIELDS[name].value].as_dict(),
+                                "note": str(readability_note(per_section[SECTION_FIELDS[name].value]))} for name in texts},
+            "article": {**whole.as_dict(), "note": str(readability_note(whole))},
+        })
 
     def _article_or_404(self, request, object_id):
         article = self.get_object(request, unquote(object_id))  # None for a missing or malformed id

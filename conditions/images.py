@@ -1,7 +1,8 @@
 """Uploaded images: decoded, checked and re-encoded with Pillow, never stored as sent.
 
-What is kept is what Pillow decoded, written again by Pillow: JPEG, PNG, WebP or GIF
-(the first frame of an animation), turned upright from its EXIF orientation, with no
+What is kept is what Pillow decoded, written again by Pillow: JPEG (a camera's MPO
+too), PNG, WebP or GIF (the first frame of an animation), in a colour mode browsers
+show (``_web_mode``: 16-bit greyscale scaled to 8 bits, CMYK to RGB), turned upright from its EXIF orientation, with no
 metadata at all (EXIF, GPS, XMP, ICC comments), capped at ``MAX_SIDE`` pixels, plus
 WebP renditions at ``RENDITION_WIDTHS`` for ``srcset``. The stored name and extension
 come from the decoded format, never from the client's file name. Everything else is
@@ -22,6 +23,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from .models import ArticleImage
 
 FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
+# Formats Pillow names apart that are one of ours: a camera's MPO is a JPEG with a second
+# picture (a preview or the other eye of a 3D pair) after the first; the first is kept.
+SAME_AS = {"MPO": "JPEG"}
 RENDITION_WIDTHS = (480, 960, 1440)
 MAX_SIDE = 2400
 MAX_PIXELS = 40_000_000  # far above any real photo, far below what would exhaust memory
@@ -47,7 +51,7 @@ def decode(data):
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             image = Image.open(io.BytesIO(data))
-            if image.format not in FORMATS:
+            if image.format not in FORMATS and image.format not in SAME_AS:
                 raise ImageRejected(f"{image.format} images are not accepted: upload a JPEG, PNG, WebP or GIF.")
             if image.width * image.height > MAX_PIXELS:
                 raise ImageRejected(f"The image is {image.width} × {image.height} pixels, too large to process: keep it under 40 megapixels.")
@@ -60,17 +64,47 @@ def decode(data):
             raise ImageRejected("This file is not an image we can read: upload a JPEG, PNG, WebP or GIF (SVG is not accepted).") from None
         except (OSError, SyntaxError, ValueError, EOFError):
             raise ImageRejected("The image is damaged or incomplete (it could not be decoded): export it again and retry.") from None
-    return image, image.format
+    return image, SAME_AS.get(image.format, image.format)
+
+
+# The modes each stored format keeps as they are; any other is converted (see _web_mode).
+KEPT_MODES = {"JPEG": {"L", "RGB"}, "PNG": {"L", "LA", "RGB", "RGBA"}, "WEBP": {"RGB", "RGBA"}, "GIF": {"P"}}
+SIXTEEN_BIT_GREY = {"I;16", "I;16L", "I;16B", "I;16N", "I"}
+
+
+def _web_mode(image, fmt):
+    """``image`` in a mode that ``fmt`` stores and browsers show, the picture unchanged.
+
+    16-bit greyscale (as medical imaging software exports PNGs) is scaled to 8 bits
+    (0–65,535 → 0–255) rather than clipped, which would turn all but the darkest
+    pixels white. Transparency is kept where the format has it. Raises ``ImageRejected``
+    for a mode Pillow cannot convert.
+    """
+    mode = image.mode
+    try:
+        if mode in SIXTEEN_BIT_GREY:
+            image = image.convert("I").point(lambda value: value * (1 / 257) + 0.5).convert("L")  # rounded
+        if fmt == "GIF":
+            return image.copy() if image.mode == "P" else image.convert("RGBA").convert("P", palette=Image.Palette.ADAPTIVE)
+        if image.mode in KEPT_MODES[fmt]:
+            return image
+        alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
+        if fmt == "JPEG":  # no transparency: on white, as a browser would show it on the page
+            if alpha:
+                rgba = image.convert("RGBA")
+                image = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
+            return image.convert("RGB")
+        if fmt == "PNG" and image.mode == "1":
+            return image.convert("L")
+        return image.convert("RGBA" if alpha else "RGB")
+    except (ValueError, OSError):
+        raise ImageRejected(f"This {fmt} image uses a colour mode ({mode}) we cannot convert for the web: "
+                            "export it as an 8-bit RGB image and retry.") from None
 
 
 def _prepare(image, fmt):
     image = ImageOps.exif_transpose(image)  # upright, as the camera meant it
-    if fmt == "JPEG" and image.mode != "RGB":
-        image = image.convert("RGB")
-    elif fmt in ("PNG", "WEBP") and image.mode not in ("RGB", "RGBA", "L", "LA"):
-        image = image.convert("RGBA" if "transparency" in image.info or image.mode in ("P", "PA") else "RGB")
-    elif fmt == "GIF":
-        image = image.convert("RGBA").convert("P", palette=Image.Palette.ADAPTIVE) if image.mode != "P" else image.copy()
+    image = _web_mode(image, fmt)
     image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
     return image
 

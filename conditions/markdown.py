@@ -15,9 +15,11 @@ import re
 import uuid
 import xml.etree.ElementTree as etree
 from html import unescape
+from urllib.parse import urlsplit
 
 import markdown
 import nh3
+from django.core.files.storage import default_storage
 from django.utils.text import slugify
 from markdown.inlinepatterns import InlineProcessor
 from markdown.treeprocessors import Treeprocessor
@@ -28,6 +30,7 @@ WIKILINK_RE = re.compile(WIKILINK_PATTERN)
 ANY_WIKILINK_RE = re.compile(r"\[\[([^\]\n]*)\]\]")
 # Library images: /media/images/<32 hex>/original.<ext> (see ArticleImage).
 IMAGE_URL_RE = re.compile(r"/images/([0-9a-f]{32})/original\.(?:jpg|png|webp|gif)\b")
+OWN_IMAGE_PATH_RE = re.compile(r"images/([0-9a-f]{32})/(?:original\.(?:jpg|png|webp|gif)|[1-9][0-9]{0,4}\.webp)")
 IMAGE_SIZES = "(min-width: 64rem) 44rem, calc(100vw - 2rem)"
 MD_IMAGE_RE = re.compile(r"!\[([^\]\n]*)\]\s*[\(\[]")
 IMG_TAG_RE = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
@@ -115,10 +118,9 @@ class _ImageProcessor(Treeprocessor):
     def run(self, root):
         for element in root.iter("img"):
             src = element.get("src", "")
-            match = IMAGE_URL_RE.search(src)
-            image = self.images.get(uuid.UUID(match.group(1))) if match else None
+            image = self.images.get(own_image(src, self.images))
             alt = element.get("alt", "")
-            if image is None or src != image.url:
+            if image is None or src.strip() != image.url:
                 # Not one of ours: keep the words, drop the request (nh3 unwraps the span).
                 element.attrib.clear()
                 element.tag, element.text = "span", alt
@@ -148,14 +150,44 @@ class _ArticleExtension(markdown.Extension):
         md.treeprocessors.register(_ImageProcessor(md, self.images), "library_images", 4)
 
 
-def _attribute_filter(tag, attribute, value):
-    # Raw HTML in Markdown skips the tree processors: an <img> survives only when it
-    # points at the library's own image store.
-    if tag == "img" and attribute in ("src", "srcset") and not IMAGE_URL_RE.search(value):
+def own_image(url, images=None):
+    """The id (a ``uuid.UUID``) of the uploaded image whose file ``url`` addresses, or ``None``.
+
+    The address is parsed, not searched: its scheme and host must be the media store's
+    own (none for a store under this site), with no query, fragment, user or port of its
+    own, and its path exactly ``<MEDIA_URL>images/<32 hex>/original.<jpg|png|webp|gif>``
+    or a rendition ``…/<width>.webp``. With ``images`` (ids of the images that exist), the
+    id must be one of them.
+    """
+    url = url.strip()
+    if not url or any(c.isspace() or c == "\\" for c in url):
         return None
-    if tag == "img" and attribute == "srcset" and any(not part.strip().startswith("/") for part in value.split(",")):
+    try:
+        parts, base = urlsplit(url), urlsplit(default_storage.base_url or "/")
+    except ValueError:
         return None
-    return value
+    if (parts.scheme, parts.netloc) != (base.scheme, base.netloc) or parts.query or parts.fragment or url.startswith("//"):
+        return None
+    match = OWN_IMAGE_PATH_RE.fullmatch(parts.path.removeprefix(base.path)) if parts.path.startswith(base.path) else None
+    if match is None:
+        return None
+    image_id = uuid.UUID(match.group(1))
+    return image_id if images is None or image_id in images else None
+
+
+def _attribute_filter(images):
+    def keep(tag, attribute, value):
+        # Raw HTML in Markdown skips the tree processors: an <img> survives only when its
+        # src and every srcset candidate address one of the library's own images.
+        if tag == "img" and attribute == "src" and own_image(value, images) is None:
+            return None
+        if tag == "img" and attribute == "srcset":
+            candidates = [part.strip().split()[0] if part.strip() else "" for part in value.split(",")]
+            if not candidates or any(own_image(candidate, images) is None for candidate in candidates):
+                return None
+        return value
+
+    return keep
 
 
 def _alt_text(match):
@@ -163,21 +195,19 @@ def _alt_text(match):
     return "".join(alt.groups("")) if alt else ""
 
 
-def sanitize(html):
-    html = _clean(html)
-    # An <img> whose src the filter refused becomes its alt text (already escaped by nh3).
-    return IMG_WITHOUT_SRC_RE.sub(_alt_text, html)
-
-
-def _clean(html):
-    return nh3.clean(
+def sanitize(html, images=None):
+    """Allow-listed HTML of ``html``; an ``<img>`` is kept only for one of the library's
+    own images (``own_image``; with ``images``, one of those ids), else it becomes its alt text."""
+    html = nh3.clean(
         html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes=ALLOWED_URL_SCHEMES,
         link_rel=None,
-        attribute_filter=_attribute_filter,
+        attribute_filter=_attribute_filter(images),
     )
+    # An <img> whose src the filter refused becomes its alt text (already escaped by nh3).
+    return IMG_WITHOUT_SRC_RE.sub(_alt_text, html)
 
 
 def render(text, *, targets=None, used_ids=None, images=None):
@@ -191,7 +221,7 @@ def render(text, *, targets=None, used_ids=None, images=None):
         extensions=[_ArticleExtension(targets or {}, used_ids if used_ids is not None else set(), images or {}), "sane_lists"],
         output_format="html",
     )
-    return sanitize(md.convert(text))
+    return sanitize(md.convert(text), images=set(images or ()))
 
 
 def plain_text(html):

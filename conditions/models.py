@@ -34,7 +34,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import markdown
+from . import markdown, readability
 from .kinds import KINDS, ArticleKind, SectionKind, section_label
 from .validators import validate_slug
 
@@ -132,6 +132,8 @@ class Article(models.Model):
     changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+", editable=False)
     changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Flesch–Kincaid grade of the saved text (conditions.readability); None: too little text.
+    reading_grade = models.FloatField("reading grade", null=True, blank=True, editable=False)
     # The review gate: who sent the article for review, who approved it, and what a reviewer
     # said when returning it to draft (shown to the editor on the form).
     submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -320,6 +322,9 @@ class Article(models.Model):
             section.markdown = text
             section.save()
         self.render_sections()
+        # The reading grade of the text as saved, for the admin's list and filter.
+        self.reading_grade = readability.of_sections(markdown_by_kind)[1].flesch_kincaid
+        Article.objects.filter(pk=self.pk).update(reading_grade=self.reading_grade)
 
     def render_sections(self):
         """Render every section to HTML (anchors unique across the page) and record links."""

@@ -5,6 +5,8 @@ import datetime
 import io
 import os
 import re
+import struct
+import zlib
 
 import pytest
 import reversion
@@ -341,6 +343,90 @@ def test_upload_applies_orientation_strips_exif_and_gps_and_caps_size(client, ed
     assert rendition.format == "WEBP" and rendition.size == (960, 1440) and not rendition.getexif()
 
 
+def png_16bit_rgb(pixels):
+    """A 48-bit RGB PNG (one row of 16-bit ``(r, g, b)`` pixels), written chunk by chunk:
+    Pillow reads such files but cannot write them."""
+    raw = b"\x00" + b"".join(struct.pack(">HHH", *pixel) for pixel in pixels)
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", len(pixels), 1, 16, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+def test_a_16_bit_greyscale_png_is_stored_as_the_same_picture_in_8_bits(client, editor):
+    """Issue 18, point 5: as medical imaging software exports them; not clipped to white."""
+    scan = Image.new("I;16", (4, 1))
+    scan.putdata([0, 1000, 30000, 65535])
+    buffer = io.BytesIO()
+    scan.save(buffer, "PNG")
+    client.force_login(editor)
+    response = upload(client, buffer.getvalue(), "scan.png")
+    assert response.status_code == 200, response.content
+    _, decoded = stored(response)
+    assert decoded.mode == "L" and list(decoded.get_flattened_data()) == [0, 4, 117, 255]
+
+
+def test_a_camera_mpo_is_accepted_as_a_jpeg_with_its_first_picture(client, editor):
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), "red").save(buffer, "MPO", save_all=True, append_images=[Image.new("RGB", (64, 48), "blue")])
+    assert Image.open(io.BytesIO(buffer.getvalue())).format == "MPO"
+    client.force_login(editor)
+    response = upload(client, buffer.getvalue(), "IMG_0001.JPG")
+    assert response.status_code == 200, response.content
+    assert response.json()["url"].endswith("/original.jpg")
+    _, decoded = stored(response)
+    assert decoded.format == "JPEG" and decoded.getpixel((32, 24))[0] > 200, "the first picture (red)"
+
+
+def animated_webp():
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), "red").save(buffer, "WEBP", save_all=True, append_images=[Image.new("RGB", (40, 30), "blue")])
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("data, name, ext, colour", [
+    (png_16bit_rgb([(65535, 0, 32896)] * 8), "deep.png", "png", (255, 0, 128)),
+    (image_bytes("JPEG", size=(40, 30), mode="CMYK"), "print.jpg", "jpg", None),
+    (animated_webp(), "moving.webp", "webp", (255, 0, 0)),
+])
+def test_camera_scanner_and_print_files_are_stored_as_the_same_picture(client, editor, data, name, ext, colour):
+    client.force_login(editor)
+    response = upload(client, data, name)
+    assert response.status_code == 200, response.content
+    assert response.json()["url"].endswith(f"/original.{ext}")
+    _, decoded = stored(response)
+    assert decoded.mode in ("RGB", "RGBA", "L")
+    if colour:
+        assert all(abs(a - b) <= 3 for a, b in zip(decoded.getpixel((0, 0)), colour)), decoded.getpixel((0, 0))
+
+
+def every_mode_file():
+    """``(format, mode, bytes)`` for every mode Pillow writes in each accepted format (and
+    so may meet in an upload); the modes it cannot write in that format are no real files."""
+    for fmt in ("JPEG", "PNG", "WEBP", "GIF"):
+        for mode in sorted(Image.MODES) + ["I;16", "I;16B", "BGR;24"]:
+            buffer = io.BytesIO()
+            try:
+                Image.new(mode, (20, 10)).save(buffer, fmt)
+            except (OSError, ValueError, KeyError):
+                continue
+            yield fmt, mode, buffer.getvalue()
+
+
+@pytest.mark.parametrize("fmt, mode, data", list(every_mode_file()), ids=lambda v: v if isinstance(v, str) else "")
+def test_every_mode_pillow_opens_is_converted_or_refused_with_a_message(client, editor, fmt, mode, data):
+    client.force_login(editor)
+    response = upload(client, data, f"file.{fmt.lower()}")
+    assert response.status_code in (200, 400), response.content
+    if response.status_code == 400:
+        assert response.json()["image"][0] and ArticleImage.objects.count() == 0
+        return
+    _, decoded = stored(response)
+    assert decoded.mode in ("L", "LA", "RGB", "RGBA", "P") and decoded.size == (20, 10)
+
+
 def bomb(size):
     buffer = io.BytesIO()
     Image.new("1", size).save(buffer, "PNG")  # tens of megapixels in a file of a few kilobytes
@@ -353,6 +439,7 @@ def bomb(size):
     (b"", "empty.png", 400, "empty"),
     (image_bytes("JPEG", size=(800, 800))[:600], "cut.jpg", 400, "damaged or incomplete"),
     (image_bytes("BMP"), "old.bmp", 400, "BMP images are not accepted"),
+    (image_bytes("TIFF"), "renamed.png", 400, "TIFF images are not accepted"),
     (bomb((12_000, 12_000)), "bomb.png", 400, "decompression bomb"),
     (bomb((7_100, 7_100)), "huge.png", 400, "too large to process"),
 ])
@@ -393,6 +480,48 @@ def test_article_page_serves_uploaded_images_responsively_and_drops_foreign_ones
     assert f'src="{url}"' in html and 'alt="An MRI of a knee"' in html and 'width="2000"' in html and 'height="1000"' in html
     assert 'loading="lazy"' in html and "480w" in html and "1440w" in html and 'sizes="' in html
     assert "evil.example" not in html and "tracker" in html and "<p>raw</p>" in html, "foreign images become their alt text"
+
+
+@pytest.mark.parametrize("template", [
+    '<img src="https://tracker.example{path}?u=reader" alt="Knee MRI">',  # the case of issue 18
+    '<img src="https://tracker.example{path}" alt="Knee MRI">',
+    '<img src="//tracker.example{path}" alt="Knee MRI">',  # scheme-relative
+    '<img src="{path}?u=reader" alt="Knee MRI">',  # our path, a query added
+    '<img src="{path}#x" alt="Knee MRI">',
+    '<img src="/elsewhere{path}" alt="Knee MRI">',
+    '<img src="{path}/../../../x.png" alt="Knee MRI">',
+    '<img src="{other}" alt="Knee MRI">',  # our store's form, but no such image
+    '<img src="{path}" srcset="https://tracker.example{path} 2x" alt="Knee MRI">',  # a foreign srcset candidate
+    "![Knee MRI](https://tracker.example{path}?u=reader)",
+    "![Knee MRI](//tracker.example{path})",
+])
+def test_only_the_librarys_own_image_addresses_are_shown_in_page_and_api(client, reviewer, template):
+    """Issue 18, point 6: the address is parsed, not searched, in src and srcset."""
+    client.force_login(reviewer)
+    path = upload(client, image_bytes("PNG", size=(600, 300))).json()["url"]
+    other = path.replace(path.split("/")[3], "0" * 32)
+    article = Article.objects.get(slug="bone-marrow-edema")
+    sections = {s.kind: s.markdown for s in article.sections.all()}
+    article.set_sections({**sections, "overview": sections["overview"] + "\n\n" + template.format(path=path, other=other)})
+    client.logout()
+    page = client.get("/conditions/bone-marrow-edema/").content.decode()
+    api = " ".join(s["html"] for s in client.get("/api/v1/articles/bone-marrow-edema/").json()["sections"])
+    for html in (page, api):
+        assert "tracker.example" not in html and "u=reader" not in html and "0" * 32 not in html
+        assert "Knee MRI" in html, "the words stay"
+    if "srcset" in template:  # the src alone was ours: the picture stays, without the foreign candidate
+        assert f'src="{path}"' in page
+
+
+def test_the_librarys_own_images_in_raw_html_are_kept(client, reviewer):
+    client.force_login(reviewer)
+    path = upload(client, image_bytes("PNG", size=(600, 300))).json()["url"]
+    article = Article.objects.get(slug="bone-marrow-edema")
+    sections = {s.kind: s.markdown for s in article.sections.all()}
+    rendition = path.replace("original.png", "480.webp")
+    article.set_sections({**sections, "overview": sections["overview"] + f'\n\n<img src="{path}" srcset="{rendition} 480w" alt="Knee MRI">'})
+    html = Article.objects.get(slug="bone-marrow-edema").sections.get(kind="overview").html
+    assert f'src="{path}"' in html and f'srcset="{rendition} 480w"' in html
 
 
 def test_stored_images_do_not_keep_the_client_name_on_disk(client, editor):
