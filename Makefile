@@ -103,6 +103,7 @@ $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
 bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/search_bench.py
 	$(BIN)/python benchmarks/search_cost_bench.py
+	$(BIN)/python benchmarks/readability_bench.py
 	$(BIN)/python benchmarks/http_bench.py
 	$(BIN)/python benchmarks/load_bench.py --layout embedded
 	$(BIN)/python benchmarks/load_bench.py --layout production

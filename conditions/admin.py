@@ -42,6 +42,7 @@ from .permissions import can_publish, check_change
 DRAFT_ACTIONS = {"_submit_changes", "_publish_changes", "_return_changes", "_discard_changes"}
 
 SECTION_FIELDS = {f"section_{kind.value.replace('-', '_')}": kind for kind in SectionKind}
+REFERENCES_NOTE = "Citations: not counted in the reading grade."
 MAX_MEASURED_CHARS = 1_000_000  # the reading aids measure at most this much of a section (a 30,000-word section is ~200,000)
 # Form fields that are not the article's own (not saved to it, not "changes" in History).
 FORM_ONLY_FIELDS = ("rendered_sections", "sections_kind", "opened_version", "opened_content", "review_comment")
@@ -147,7 +148,8 @@ class ArticleForm(forms.ModelForm):
             self.fields[name] = SectionField(
                 label=kind.label, required=kind == SectionKind.OVERVIEW, initial=sections.get(kind.value, ""),
                 widget=AdminMarkdownxWidget(attrs={"rows": 12}), strip=False,
-                help_text=readability_note(readability.measure_markdown(text[:MAX_MEASURED_CHARS])),
+                help_text=(REFERENCES_NOTE if kind == SectionKind.REFERENCES
+                           else readability_note(readability.measure_markdown(text[:MAX_MEASURED_CHARS]))),
             )
             measured[kind.value] = text[:MAX_MEASURED_CHARS]
         # The whole article's grade, above the form (admin/conditions/article/change_form.html).
@@ -751,7 +753,8 @@ class ArticleAdmin(VersionAdmin):
             return JsonResponse({"error": "POST the section fields."}, status=405)
         if not (self.has_add_permission(request) or self.has_change_permission(request)):
             raise PermissionDenied
-        texts = {name: request.POST.get(name, "")[:MAX_MEASURED_CHARS] for name in SECTION_FIELDS if name in request.POST}
+        texts = {name: request.POST.get(name, "")[:MAX_MEASURED_CHARS] for name, kind in SECTION_FIELDS.items()
+                 if name in request.POST and kind != SectionKind.REFERENCES}  # citations are not graded
         per_section, whole = readability.of_sections({SECTION_FIELDS[name].value: text for name, text in texts.items()})
         return JsonResponse({
             "sections": {name: {**per_section[SECTION_FIELDS[name].value].as_dict(),

@@ -204,3 +204,47 @@ def test_renaming_an_article_in_the_admin_keeps_its_old_address_working(browser,
     page.goto(f"{site}/conditions/enthesitis/")  # its text links to heel pain: the link followed the rename
     assert page.locator('a[href="/symptoms/heel-pain-explained/"]').count() >= 1
     assert page.locator('a[href="/symptoms/heel-pain/"]').count() == 0
+
+
+def test_editor_sees_the_grade_rise_and_adds_an_image_with_the_button(browser, site, tmp_path):
+    """Issue 18: the reading grade follows the live preview; "Add image" opens a file picker
+    (keyboard and phones) and inserts the image with its alt text to write."""
+    import base64
+
+    from django.contrib.auth.models import User
+
+    User.objects.create_superuser("chief", password="a long test password")
+    page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page.goto(f"{site}/admin/login/")
+    page.fill("#id_username", "chief")
+    page.fill("#id_password", "a long test password")
+    page.click("input[type=submit]")
+    page.goto(f"{site}/admin/conditions/article/add/")
+    editor = page.locator("#id_section_overview")
+    editor.fill("The bone is sore. It hurts when you walk. Rest helps a lot. Ice can help too.")
+    help_text = page.locator("#id_section_overview_helptext")
+    page.wait_for_function("() => /Reading grade -?[0-9.]+/.test(document.querySelector('#id_section_overview_helptext').innerText)")
+    easy = float(help_text.inner_text().split("Reading grade ")[1].split(" ")[0])
+    editor.press("End")
+    editor.press_sequentially(" Osteomyelitis necessitates individualized multidisciplinary antimicrobial administration, frequently "
+                              "intravenously, accompanied by comprehensive radiological surveillance.", delay=2)
+    page.wait_for_function("(easy) => { const m = document.querySelector('#id_section_overview_helptext').innerText"
+                           ".match(/Reading grade (-?[0-9.]+)/); return m && parseFloat(m[1]) > easy + 3; }", arg=easy)
+    assert "Above grade 8" in help_text.inner_text()
+    assert "Whole article:" in page.locator("#readability-article").inner_text()
+
+    picture = tmp_path / "scan.png"
+    picture.write_bytes(base64.b64decode(_png_base64()))
+    editor.press("Control+End")
+    with page.expect_file_chooser() as chooser:
+        page.locator(".field-section_overview").get_by_role("button", name="Add image").click()
+    chooser.value.set_files(str(picture))
+    page.wait_for_function("() => document.querySelector('#id_section_overview').value.includes('](/media/images/')")
+    value = editor.input_value()
+    assert "![Describe the image for someone who cannot see it](/media/images/" in value
+    selected = editor.evaluate("(e) => e.value.slice(e.selectionStart, e.selectionEnd)")
+    assert selected == "Describe the image for someone who cannot see it", "the alt text is selected, to be typed over"
+    page.locator("#id_section_overview ~ .markdownx-preview img").wait_for()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "editor-aids-phone.png", full_page=True)
+    page.close()
