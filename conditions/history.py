@@ -176,9 +176,8 @@ def _deleted_titles(model, pks):
     from django.contrib.contenttypes.models import ContentType
 
     versions = Version.objects.filter(content_type=ContentType.objects.get_for_model(model), object_id__in=[str(pk) for pk in pks])
-    titles = {}
-    for version in versions.order_by("pk"):  # the newest last, so it wins
-        titles[int(version.object_id)] = version.object_repr
+    # The newest last, so it wins.
+    titles = {int(object_id): title for object_id, title in versions.order_by("pk").values_list("object_id", "object_repr")}
     return ", ".join(f"“{titles.get(pk, f'#{pk}')}”" for pk in sorted(pks))
 
 

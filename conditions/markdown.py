@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import markdown
 import nh3
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.utils.text import slugify
 from markdown.inlinepatterns import InlineProcessor
@@ -163,10 +164,10 @@ def own_image(url, images=None):
     if not url or any(c.isspace() or c == "\\" for c in url):
         return None
     try:
-        parts, base = urlsplit(url), urlsplit(default_storage.base_url or "/")
-    except ValueError:
-        return None
-    if (parts.scheme, parts.netloc) != (base.scheme, base.netloc) or parts.query or parts.fragment or url.startswith("//"):
+        parts, base = urlsplit(url), urlsplit(getattr(default_storage, "base_url", None) or settings.MEDIA_URL or "/")
+        if (parts.scheme, parts.netloc) != (base.scheme, base.netloc) or parts.query or parts.fragment or parts.username or parts.port:
+            return None
+    except ValueError:  # an address that does not parse (a bad port, an unbalanced IPv6 bracket)
         return None
     match = OWN_IMAGE_PATH_RE.fullmatch(parts.path.removeprefix(base.path)) if parts.path.startswith(base.path) else None
     if match is None:

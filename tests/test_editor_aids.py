@@ -108,3 +108,23 @@ def test_a_failed_save_lists_every_error_at_the_top_with_links_to_the_fields(cli
     assert 'href="#id_section_overview"' in summary and "alt text" in summary
     assert 'href="#id_summary"' in summary
     assert html.index('id="error-summary"') < html.index('id="id_title"'), "above the form's fields"
+
+
+def test_blank_lines_cost_linear_time_and_lists_headings_and_rows_end_sentences():
+    """Review findings: a run of blank lines once took cubic time in the table-rule pattern;
+    a bulleted list was one long sentence; an empty section added a sentence."""
+    assert readability.measure_markdown("\n" * 20000 + " \n" * 20000).words == 0  # returns at once
+    bullets = readability.measure_markdown("Signs include:\n- Pain in the knee\n- Swelling of the joint\n- Stiff in the morning\n"
+                                           "- Trouble walking far\n- Warm skin")
+    assert bullets.sentences == 6 and not bullets.too_hard
+    table = readability.measure_markdown("### What tests are there?\n\n| Test | Shows |\n| --- | --- |\n| MRI | Swelling in the bone |")
+    assert table.sentences == 3  # the heading, the header row, the row
+    one = "One short sentence here with thirteen words in it to test the thing."
+    assert readability.of_sections({"overview": one, "causes": "", "key-points": ""})[1] == readability.measure(one)
+    assert readability.measure("").sentences == 0
+
+
+@pytest.mark.parametrize("word, count", [("takes", 1), ("used", 1), ("likely", 2), ("boxes", 2), ("needed", 2),
+                                         ("osteomyelitis", 5), ("inflammation", 4), ("knee", 1)])
+def test_syllables_drop_a_silent_e_and_see_what_hyphenation_leaves_unsplit(word, count):
+    assert readability.syllables(word) == count

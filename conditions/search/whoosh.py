@@ -340,7 +340,7 @@ class WhooshSearchBackend(BaseSearchBackend):
             return None, None
         # Any part may match, but each extra matching part raises the score (Whoosh's
         # coordination bonus); the articles with every part are counted apart and come first.
-        main = Or(parts, scale=0.9) if len(parts) > 1 else parts[0]
+        main = _SkippingOr(parts, scale=0.9) if len(parts) > 1 else parts[0]
         exact = name_key(exact) if exact else analysed.exact
         bonuses = [Term("names_exact", exact, boost=EXACT_NAME_BOOST)] if exact else []
         if analysed.name_phrase:
@@ -526,10 +526,11 @@ def _skipping(q):
 
 
 class _SkippingOr(DefaultOr):
-    """Whoosh's ``DefaultOr`` (a tree of union matchers) whose coordination bonus
-    (``scale``) keeps counting the query's terms when the collector prunes exhausted
-    branches of the tree: Whoosh's ``CoordMatcher`` recounts them on every replacement, so a
-    document's score would depend on how far down the results the collector had got."""
+    """Whoosh's ``DefaultOr`` (a tree of union matchers, which Whoosh also uses for any
+    ``Or`` with ``scale``) whose coordination bonus keeps counting the query's terms when
+    the collector prunes exhausted branches of the tree: Whoosh's ``CoordMatcher`` recounts
+    them on every replacement, so a document's score would depend on how far down the
+    results the collector had got. The query's ``Or`` of parts is one of these."""
 
     def _matcher(self, subs, searcher, context):
         reader = searcher.reader()

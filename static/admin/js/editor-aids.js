@@ -110,11 +110,11 @@
             wrapper.dispatchEvent(new CustomEvent("markdownx.fileUploadEnd", {detail: [body]}));
             insertAtCursor(editor, "\n\n![", ALT_PLACEHOLDER, "](" + body.url + ")\n\n");
           } else {
-            wrapper.dispatchEvent(new CustomEvent("markdownx.fileUploadError", {detail: [body || answer.text]}));
+            wrapper.dispatchEvent(new CustomEvent("markdownx.fileUploadError", {detail: [body || answer.text, {inserted: false}]}));
           }
         })
         .catch(function () {
-          wrapper.dispatchEvent(new CustomEvent("markdownx.fileUploadError", {detail: [{image: ["The upload did not reach the server: check the connection and retry."]}]}));
+          wrapper.dispatchEvent(new CustomEvent("markdownx.fileUploadError", {detail: [{image: ["The upload did not reach the server: check the connection and retry."]}, {inserted: false}]}));
         })
         .then(function () {
           button.disabled = false;

@@ -26,8 +26,10 @@
     wrapper.appendChild(alert);
 
     wrapper.addEventListener("markdownx.fileUploadError", function (event) {
-      // markdownx inserts its text just after firing this event.
-      window.setTimeout(function () {
+      // markdownx inserts its text just after firing this event (the Add image button,
+      // admin/js/editor-aids.js, inserts none and says so).
+      var inserted = !(event.detail && event.detail[1] && event.detail[1].inserted === false);
+      if (inserted) window.setTimeout(function () {
         var stray = editor.value.lastIndexOf("Invalid response");
         if (stray !== -1) {
           editor.value = editor.value.slice(0, stray) + editor.value.slice(stray + "Invalid response".length);
