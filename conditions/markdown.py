@@ -1,29 +1,31 @@
 """Markdown to sanitized HTML for article sections.
 
-Python-Markdown parses (well kept, extensible); a small inline processor turns
-``[[slug]]`` / ``[[slug|text]]`` into links to other articles; a tree processor gives
-every ``###``/``####`` heading a stable ``id`` for anchors; another gives images from
-the library's own store (``ArticleImage``) their ``srcset``, size and lazy loading and
-turns any other image into its alt text (no third-party requests, no tracking pixels);
-nh3 (bindings to the Rust
-``ammonia`` sanitizer) then keeps only an allow-list of tags, attributes and URL
-schemes, so whatever an editor pastes cannot run script on a patient's page.
+markdown-it-py parses: a CommonMark implementation (the specification's own test suite
+passes), well kept (the Executable Books project), with GitHub's pipe tables enabled, so
+a list may follow a paragraph line directly and text behaves as on GitHub and in most
+editors. It replaced Python-Markdown, whose list and table rules differ from CommonMark.
+A small inline rule turns ``[[slug]]`` / ``[[slug|text]]`` into links to other articles;
+a core rule then gives every ``###``/``####`` heading a stable ``id`` for anchors (unique
+across the page), gives images from the library's own store (``ArticleImage``) their
+``srcset``, size and lazy loading and turns any other image into its alt text (no
+third-party requests, no tracking pixels), and gives table header cells ``scope="col"``.
+nh3 (bindings to the Rust ``ammonia`` sanitizer) then keeps only an allow-list of tags,
+attributes and URL schemes, so whatever an editor pastes cannot run script on a
+patient's page; tables are wrapped in a region that scrolls sideways on phones.
 Rendering happens when an article is saved, never per request.
 """
 
 import re
 import uuid
-import xml.etree.ElementTree as etree
 from html import unescape
 from urllib.parse import urlsplit
 
-import markdown
 import nh3
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.utils.text import slugify
-from markdown.inlinepatterns import InlineProcessor
-from markdown.treeprocessors import Treeprocessor
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 WIKILINK_PATTERN = r"\[\[([a-z0-9]+(?:-[a-z0-9]+)*)(?:\|([^\]\n]+))?\]\]"
 WIKILINK_RE = re.compile(WIKILINK_PATTERN)
@@ -35,6 +37,7 @@ OWN_IMAGE_PATH_RE = re.compile(r"images/([0-9a-f]{32})/(?:original\.(?:jpg|png|w
 IMAGE_SIZES = "(min-width: 64rem) 44rem, calc(100vw - 2rem)"
 MD_IMAGE_RE = re.compile(r"!\[([^\]\n]*)\]\s*[\(\[]")
 IMG_TAG_RE = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+TABLE_OPEN_RE = re.compile(r"<table>")
 IMG_WITHOUT_SRC_RE = re.compile(r"<img\b(?![^>]*\ssrc=)[^>]*>")
 ALT_RE = re.compile(r"""\balt\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
 
@@ -77,78 +80,79 @@ def linked_slugs(text):
     return {match.group(1) for match in WIKILINK_RE.finditer(text)}
 
 
-class _WikiLinkProcessor(InlineProcessor):
-    def __init__(self, pattern, md, targets):
-        super().__init__(pattern, md)
-        self.targets = targets
-
-    def handleMatch(self, m, data):
-        slug, label = m.group(1), m.group(2)
-        target = self.targets.get(slug)
+def _wikilink(state, silent):
+    """Inline rule: ``[[slug]]`` or ``[[slug|text]]`` → a link to a published article, else
+    its words as plain text (a patient never meets a dead link or a draft's title)."""
+    if not state.src.startswith("[[", state.pos):
+        return False
+    match = WIKILINK_RE.match(state.src, state.pos)
+    if match is None:
+        return False
+    if not silent:
+        slug, label = match.group(1), match.group(2)
+        target = state.env["targets"].get(slug)
         # Never a draft's title: the link's own text, the live (or last published) title, the slug.
         text = (label or (target.link_title if target else "") or slug.replace("-", " ")).strip()
-        if target is None or not target.is_published:
-            # Unpublished or unknown: plain text, so a patient never meets a dead link.
-            return text, m.start(0), m.end(0)
-        element = etree.Element("a", href=target.get_absolute_url())
-        element.text = text
-        return element, m.start(0), m.end(0)
+        if target is not None and target.is_published:
+            state.push("link_open", "a", 1).attrSet("href", target.get_absolute_url())
+            state.push("text", "", 0).content = text
+            state.push("link_close", "a", -1)
+        else:
+            state.push("text", "", 0).content = text
+    state.pos = match.end()
+    return True
 
 
-class _HeadingIdProcessor(Treeprocessor):
-    def __init__(self, md, used_ids):
-        super().__init__(md)
-        self.used_ids = used_ids
-
-    def run(self, root):
-        for element in root.iter():
-            if element.tag in ("h3", "h4"):
-                base = slugify("".join(element.itertext())) or "section"
-                anchor, n = base, 2
-                while anchor in self.used_ids:
-                    anchor, n = f"{base}-{n}", n + 1
-                self.used_ids.add(anchor)
-                element.set("id", anchor)
-
-
-class _ImageProcessor(Treeprocessor):
-    def __init__(self, md, images):
-        super().__init__(md)
-        self.images = images
-
-    def run(self, root):
-        for element in root.iter("img"):
-            src = element.get("src", "")
-            image = self.images.get(own_image(src, self.images))
-            alt = element.get("alt", "")
-            if image is None or src.strip() != image.url:
-                # Not one of ours: keep the words, drop the request (nh3 unwraps the span).
-                element.attrib.clear()
-                element.tag, element.text = "span", alt
-                continue
-            element.attrib.clear()
-            element.set("src", image.url)
-            element.set("alt", alt)
-            element.set("width", str(image.width))
-            element.set("height", str(image.height))
-            if image.renditions:
-                element.set("srcset", image.srcset)
-                element.set("sizes", IMAGE_SIZES)
-            element.set("loading", "lazy")
-            element.set("decoding", "async")
+def _library_rule(state):
+    """Core rule, after inline parsing: heading anchors, library images, table header scope."""
+    used_ids, images = state.env["used_ids"], state.env["images"]
+    in_head = False
+    for index, token in enumerate(state.tokens):
+        if token.type == "heading_open" and token.tag in ("h3", "h4"):
+            inline = state.tokens[index + 1]
+            words = "".join(child.content for child in inline.children or () if child.type in ("text", "code_inline"))
+            base = slugify(words) or "section"
+            anchor, n = base, 2
+            while anchor in used_ids:
+                anchor, n = f"{base}-{n}", n + 1
+            used_ids.add(anchor)
+            token.attrSet("id", anchor)
+        elif token.type in ("thead_open", "thead_close"):
+            in_head = token.type == "thead_open"
+        elif token.type == "th_open" and in_head:
+            token.attrs = {"scope": "col"}  # the column's header (alignment styles are not kept)
+        elif token.type == "td_open":
+            token.attrs = {}
+        elif token.type == "inline" and token.children:
+            token.children = [_library_image(child, images) if child.type == "image" else child for child in token.children]
 
 
-class _ArticleExtension(markdown.Extension):
-    def __init__(self, targets, used_ids, images):
-        super().__init__()
-        self.targets, self.used_ids, self.images = targets, used_ids, images
+def _library_image(token, images):
+    """An image token for one of the library's images, sized and with its renditions; any
+    other image becomes its alt text (the words stay, the request goes)."""
+    src = token.attrGet("src") or ""
+    image = images.get(own_image(src, images))
+    alt = "".join(child.content for child in token.children or ())
+    if image is None or src.strip() != image.url:
+        text = Token("text", "", 0)
+        text.content = alt
+        return text
+    token.attrs = {"src": image.url, "width": str(image.width), "height": str(image.height)}
+    if image.renditions:
+        token.attrs.update(srcset=image.srcset, sizes=IMAGE_SIZES)
+    token.attrs.update(loading="lazy", decoding="async")
+    return token
 
-    def extendMarkdown(self, md):
-        # Priority 175 runs before the standard link pattern (160) sees the brackets.
-        md.inlinePatterns.register(_WikiLinkProcessor(WIKILINK_PATTERN, md, self.targets), "wikilink", 175)
-        # After inline processing (priority 20), so headings hold their final text.
-        md.treeprocessors.register(_HeadingIdProcessor(md, self.used_ids), "heading_ids", 5)
-        md.treeprocessors.register(_ImageProcessor(md, self.images), "library_images", 4)
+
+def _parser():
+    md = MarkdownIt("commonmark", {"html": True, "xhtmlOut": False}).enable("table")
+    # Before the standard link rule sees the brackets.
+    md.inline.ruler.before("link", "wikilink", _wikilink)
+    md.core.ruler.push("library", _library_rule)
+    return md
+
+
+_MARKDOWN = _parser()
 
 
 def own_image(url, images=None):
@@ -208,7 +212,11 @@ def sanitize(html, images=None):
         attribute_filter=_attribute_filter(images),
     )
     # An <img> whose src the filter refused becomes its alt text (already escaped by nh3).
-    return IMG_WITHOUT_SRC_RE.sub(_alt_text, html)
+    html = IMG_WITHOUT_SRC_RE.sub(_alt_text, html)
+    # Tables scroll sideways in their own region on a narrow screen (WCAG 1.4.10 Reflow),
+    # which a keyboard can reach and scroll (tabindex) and a screen reader names.
+    return TABLE_OPEN_RE.sub('<div class="table-scroll" role="region" aria-label="Table" tabindex="0"><table>', html).replace(
+        "</table>", "</table></div>")
 
 
 def render(text, *, targets=None, used_ids=None, images=None):
@@ -218,11 +226,9 @@ def render(text, *, targets=None, used_ids=None, images=None):
     and ``get_absolute_url()``); ``used_ids`` is shared by the sections of one page so
     heading anchors stay unique across it; ``images`` maps ``ArticleImage`` ids to images.
     """
-    md = markdown.Markdown(
-        extensions=[_ArticleExtension(targets or {}, used_ids if used_ids is not None else set(), images or {}), "sane_lists"],
-        output_format="html",
-    )
-    return sanitize(md.convert(text), images=set(images or ()))
+    images = images or {}
+    env = {"targets": targets or {}, "used_ids": used_ids if used_ids is not None else set(), "images": images}
+    return sanitize(_MARKDOWN.render(text, env), images=set(images)).strip()
 
 
 def plain_text(html):

@@ -248,3 +248,29 @@ def test_editor_sees_the_grade_rise_and_adds_an_image_with_the_button(browser, s
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "editor-aids-phone.png", full_page=True)
     page.close()
+
+
+def test_a_wide_table_scrolls_in_its_own_region_on_a_phone(browser, site):
+    """Issue 18, point 2: a pipe table is a table with header cells, and on a 360 px phone it
+    scrolls sideways inside its region instead of widening the page."""
+    from conditions.models import Article
+
+    article = Article.objects.get(slug="bone-marrow-edema")
+    sections = {s.kind: s.markdown for s in article.sections.all()}
+    wide = ("Tests compared:\n| Test | What it shows | How long it takes | Radiation | Cost to you |\n| --- | --- | --- | --- | --- |\n"
+            "| MRI | Swelling inside the bone, early | About 30 to 45 minutes in the scanner | None | Often the highest |\n"
+            "| X-ray | Breaks and later changes in the bone | A few minutes | A small dose | Usually low |\n")
+    article.set_sections({**sections, "key-points": sections["key-points"] + "\n\n" + wide})
+    page = browser.new_page(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+    page.goto(f"{site}/conditions/bone-marrow-edema/")
+    region = page.get_by_role("region", name="Table")
+    region.scroll_into_view_if_needed()
+    assert region.locator("th[scope=col]").count() == 5 and region.locator("tbody tr").count() == 2
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 360, "the page itself does not scroll sideways"
+    assert region.evaluate("(r) => r.scrollWidth > r.clientWidth"), "the table scrolls inside its region"
+    region.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("() => document.querySelector('.table-scroll').scrollLeft > 0")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "table-on-a-phone.png")
+    page.close()

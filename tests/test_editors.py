@@ -283,7 +283,8 @@ def test_preview_endpoint_is_staff_only_and_renders_like_the_page(client, editor
     html = client.post("/markdownx/markdownify/", {"content": text}).content.decode()
     assert html == render_preview(text)
     assert '<a href="/conditions/bone-marrow-edema/">Bone Marrow Edema</a>' in html
-    assert "<script" not in html and "javascript:" not in html and "onerror" not in html
+    # CommonMark refuses a javascript: link (it stays as words); nothing of it can run.
+    assert "<script" not in html and "href=\"javascript:" not in html and "onerror" not in html
     plain = User.objects.create_user("nobody", password="x")
     client.force_login(plain)
     assert client.post("/markdownx/markdownify/", {"content": "x"}).status_code == 403
@@ -479,7 +480,8 @@ def test_article_page_serves_uploaded_images_responsively_and_drops_foreign_ones
     html = client.get("/conditions/bone-marrow-edema/").content.decode()
     assert f'src="{url}"' in html and 'alt="An MRI of a knee"' in html and 'width="2000"' in html and 'height="1000"' in html
     assert 'loading="lazy"' in html and "480w" in html and "1440w" in html and 'sizes="' in html
-    assert "evil.example" not in html and "tracker" in html and "<p>raw</p>" in html, "foreign images become their alt text"
+    # (A line that starts with <img> is an HTML block in CommonMark: its alt text stands alone.)
+    assert "evil.example" not in html and "tracker" in html and "\nraw\n" in html, "foreign images become their alt text"
 
 
 @pytest.mark.parametrize("template", [
