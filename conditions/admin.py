@@ -37,6 +37,7 @@ from .kinds import KINDS, sections_of
 from .models import Article, ArticleDraft, ArticleImage, ArticleRedirect, Category, SectionKind, render_unsaved_sections, review_interval_years
 from .navigation import kind_trail
 from .permissions import can_publish, check_change
+from .text import clean as clean_text
 
 # The buttons of the change form for a published article's pending changes (besides Save).
 DRAFT_ACTIONS = {"_submit_changes", "_publish_changes", "_return_changes", "_discard_changes"}
@@ -174,6 +175,15 @@ class ArticleForm(forms.ModelForm):
         cleaned = super().clean()
         if self.instance.pk:
             self._check_version(cleaned)
+        # Text as pasted (conditions.text): NFC, no soft hyphens or zero-width characters. A
+        # name or summary made only of those is empty, and refused by name.
+        for name, label in (("title", "title"), ("summary", "summary")):
+            value = cleaned.get(name)
+            if isinstance(value, str):
+                cleaned[name] = clean_text(value).strip()
+                if value and not cleaned[name]:
+                    self.add_error(name, f"The {label} holds only invisible characters (such as zero-width spaces or soft "
+                                         f"hyphens), so it is empty: type the {label} again.")
         # Browsers send textarea lines ending in CR LF; store LF, as the source files do, so
         # history compares words rather than line endings.
         for name in [*SECTION_FIELDS, "summary"]:

@@ -22,6 +22,7 @@ import yaml
 from .kinds import KINDS, SectionKind, sections_of
 from .markdown import ANY_WIKILINK_RE, WIKILINK_RE
 from .models import Article
+from .text import clean
 from .validators import SLUG_RE
 
 REQUIRED_KEYS = ("title", "slug", "summary")
@@ -112,7 +113,7 @@ def parse(path, raw=None):
     if not raw.strip():
         raise ContentError(path, "the file is empty; it needs front matter and at least one section")
     try:
-        text = raw.decode("utf-8-sig")
+        text = clean(raw.decode("utf-8-sig"))  # NFC, no soft hyphens or zero-width characters (conditions.text)
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
         raise ContentError(path, f"not valid UTF-8 (byte 0x{raw[error.start]:02x}); save the file as UTF-8", line) from None

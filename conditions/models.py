@@ -36,6 +36,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import markdown, readability
 from .kinds import KINDS, ArticleKind, SectionKind, section_label
+from .text import clean, clean_all
 from .validators import validate_slug
 
 __all__ = ["Article", "ArticleDraft", "ArticleImage", "ArticleLink", "ArticleRedirect", "ArticleSection", "Category", "SectionKind",
@@ -237,6 +238,9 @@ class Article(models.Model):
         return bool(claimed)
 
     def save(self, *args, **kwargs):
+        # Text as pasted, in one form (conditions.text): NFC, no soft hyphens or zero-width characters.
+        self.title, self.summary, self.published_title = clean(self.title), clean(self.summary), clean(self.published_title)
+        self.also_known_as = clean_all(self.also_known_as or [])
         previous = getattr(self, "_saved_link_state", None)
         if self.is_published:
             self.published_at = self.published_at or timezone.now()
@@ -323,7 +327,7 @@ class Article(models.Model):
             section.save()
         self.render_sections()
         # The reading grade of the text as saved, for the admin's list and filter.
-        self.reading_grade = readability.of_sections(markdown_by_kind)[1].flesch_kincaid
+        self.reading_grade = readability.of_sections({kind: clean(text) for kind, text in markdown_by_kind.items()})[1].flesch_kincaid
         Article.objects.filter(pk=self.pk).update(reading_grade=self.reading_grade)
 
     def render_sections(self):
@@ -451,6 +455,7 @@ class ArticleSection(models.Model):
 
     def save(self, *args, **kwargs):
         self.position = SectionKind.position(self.kind)
+        self.markdown = clean(self.markdown)
         super().save(*args, **kwargs)
 
 

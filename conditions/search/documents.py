@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 
 from ..markdown import plain_text
 from ..models import SectionKind
+from ..text import clean, clean_all
 from .language import canonical_spelling, canonical_text, is_english, synonyms, with_synonyms
 
 
@@ -70,14 +71,14 @@ class SearchDocument:
     def from_article(cls, article):
         return cls(
             slug=article.slug,
-            title=article.title,
+            title=clean(article.title),
             url=article.get_absolute_url(),
-            summary=article.summary,
-            aka=tuple(article.also_known_as),
+            summary=clean(article.summary),
+            aka=tuple(clean_all(article.also_known_as)),
             kind=article.kind,
             categories=tuple(sorted(category.slug for category in article.categories.all())),
             sections=tuple(
-                (section.kind, plain_text(section.html))
+                (section.kind, clean(plain_text(section.html)))
                 for section in article.sections.all()
                 if section.kind != SectionKind.REFERENCES
             ),
@@ -156,7 +157,7 @@ def parse_query(text):
     ``MAX_QUERY_WORDS`` counts every word, phrase words included, so a quoted phrase of
     200 characters repeating one word becomes that one word. An unclosed quote is ignored.
     """
-    text = text.replace("\x00", " ")[:ABSURD_QUERY_LENGTH]
+    text = clean(text.replace("\x00", " ")[:ABSURD_QUERY_LENGTH])
     parts, seen_words, seen_phrases, used = [], set(), set(), 0
 
     def add_word(word):

@@ -1,0 +1,68 @@
+"""Text as people paste it (issue 19, point 1): stored, indexed and searched in Unicode NFC,
+without soft hyphens, zero-width characters or stray byte-order marks, whichever way it
+comes in (a source file, the admin form, a query), on both search backends."""
+
+import unicodedata
+
+import pytest
+
+from conditions.importer import import_content
+from conditions.models import Article
+from conditions.text import INVISIBLE, clean
+
+from .test_editors import ADD_URL, form_data
+
+pytestmark = pytest.mark.django_db
+
+SOFT = "Labyr\u00adin\u00adthi\u00adtis"  # pasted from a word processor
+DECOMPOSED = "Sjo\u0308gren\u2019s Syndrome"  # o + COMBINING DIAERESIS
+
+
+def test_clean_composes_and_removes_only_the_invisible():
+    assert clean(SOFT) == "Labyrinthitis"
+    assert clean(DECOMPOSED) == "Sj\u00f6gren\u2019s Syndrome" and unicodedata.is_normalized("NFC", clean(DECOMPOSED))
+    assert clean("a\u200bb\u200cc\u200dd\u2060e\ufefff") == "abcdef"
+    assert clean("Ménière’s disease — “quoted”") == "Ménière’s disease — “quoted”", "visible characters stay"
+    assert clean("") == "" and clean(None) is None
+
+
+def test_an_imported_file_is_stored_clean_and_found_by_the_plain_words(backend, write_source, django_capture_on_commit_callbacks):
+    body = (f"## Overview\n\n### What is it?\n\n{SOFT} is an inner-ear infection.\u200b It links to [[bone-marrow-edema]].\n\n"
+            "## Key Points\n\n- A test.\n")
+    path = write_source("sjogren-test", title=DECOMPOSED, body=body, also_known_as="[\"Sjo\u0308gren\u00ad disease\"]")
+    with django_capture_on_commit_callbacks(execute=True):  # the index is updated once the import commits
+        report = import_content([path])
+    assert not report.errors, report.errors
+    article = Article.objects.get(slug="sjogren-test")
+    assert article.title == "Sj\u00f6gren\u2019s Syndrome" and article.also_known_as == ["Sj\u00f6gren disease"]
+    text = article.sections.get(kind="overview").markdown
+    assert "Labyrinthitis is an inner-ear infection." in text and not any(c in text for c in INVISIBLE)
+    for query in ("labyrinthitis", "sjogren", "Sjögren", "Sjo\u0308gren", "labyr\u00adinthitis"):
+        assert "sjogren-test" in [hit.slug for hit in backend.search(query)[:10]], query
+
+
+def test_the_admin_stores_pasted_text_clean(client, reviewer):
+    client.force_login(reviewer)
+    data = form_data(title=DECOMPOSED, summary=f"Inner ear: {SOFT}.", slug="sjogren-test",
+                     section_overview=f"### What is it?\n\n{SOFT}, pasted.")
+    response = client.post(ADD_URL, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    article = Article.objects.get(slug="sjogren-test")
+    assert article.title == "Sj\u00f6gren\u2019s Syndrome" and article.summary == "Inner ear: Labyrinthitis."
+    assert article.sections.get(kind="overview").markdown.endswith("Labyrinthitis, pasted.")
+
+
+@pytest.mark.parametrize("field", ["title", "summary"])
+def test_a_title_or_summary_of_invisible_characters_only_is_refused_by_name(client, reviewer, field):
+    client.force_login(reviewer)
+    response = client.post(ADD_URL, form_data(**{field: "\u200b\u00ad\ufeff"}))
+    assert response.status_code == 200
+    assert field in response.context["adminform"].form.errors
+    assert "only invisible characters" in response.context["adminform"].form.errors[field][0]
+    assert not Article.objects.filter(slug="quokka-fever").exists()
+
+
+def test_an_imported_title_of_invisible_characters_only_is_refused(write_source):
+    report = import_content([write_source("invisible-title", title="\"\u200b\u00ad\"")])
+    assert report.errors and "title" in str(report.errors[0])
+    assert not Article.objects.filter(slug="invisible-title").exists()
