@@ -14,6 +14,10 @@ save through it), when a document is indexed and when a query is analysed (``sea
   words from search and from the reading grade.
 
 The standard library's ``unicodedata`` does the normalisation; the removed set is ours.
+
+``straight_quotes`` is for what people type rather than what is stored: a phone's curly
+quotes and apostrophes (and „…“, «…») mean the same as straight ones in a search and when
+names are compared, while article text keeps its typography.
 """
 
 import unicodedata
@@ -32,3 +36,13 @@ def clean(text):
 def clean_all(values):
     """``clean`` each string of a list (other lists of names: also known as, redirects)."""
     return [clean(value) for value in values]
+
+
+QUOTES = {ord(c): '"' for c in "\u201c\u201d\u201e\u201f\u00ab\u00bb\u2033\u301d\u301e\uff02"}
+QUOTES.update({ord(c): "'" for c in "\u2018\u2019\u201a\u201b\u2032\u02bc\uff07"})
+
+
+def straight_quotes(text):
+    """``text`` with curly, low and angle quotation marks and apostrophes made straight
+    (“bone bruise” → "bone bruise", Cushing’s → Cushing's)."""
+    return text.translate(QUOTES) if text else text

@@ -8,6 +8,8 @@ import pytest
 
 from conditions.importer import import_content
 from conditions.models import Article
+from conditions.search.documents import name_key, parse_query
+from conditions.search.highlight import snippet, word_pattern
 from conditions.text import INVISIBLE, clean
 
 from .test_editors import ADD_URL, form_data
@@ -66,3 +68,48 @@ def test_an_imported_title_of_invisible_characters_only_is_refused(write_source)
     report = import_content([write_source("invisible-title", title="\"\u200b\u00ad\"")])
     assert report.errors and "title" in str(report.errors[0])
     assert not Article.objects.filter(slug="invisible-title").exists()
+
+
+# -- text as people type it (issue 19, point 2) ------------------------------------------
+
+
+@pytest.mark.parametrize("curly, straight", [
+    ("“bone bruise”", '"bone bruise"'),
+    ("„bone bruise“", '"bone bruise"'),
+    ("«bone bruise»", '"bone bruise"'),
+    ("Cushing’s syndrome", "Cushing's syndrome"),
+])
+def test_curly_quotes_in_a_query_mean_the_straight_ones(backend, curly, straight):
+    assert parse_query(curly) == parse_query(straight)
+    assert [hit.slug for hit in backend.search(curly)[:10]] == [hit.slug for hit in backend.search(straight)[:10]]
+
+
+def test_curly_apostrophes_in_other_names_match_straight_ones():
+    assert name_key("Cushing’s Syndrome") == name_key("Cushing's syndrome") == name_key("CUSHING’S SYNDROME") == "cushing syndrome"
+
+
+@pytest.mark.parametrize("query", ["“”", "‘’", "“ ”  ‘"])
+def test_a_query_of_curly_quotes_alone_answers_like_an_empty_query(client, query):
+    empty = client.get("/search/", {"q": ""})
+    response = client.get("/search/", {"q": query})
+    assert response.status_code == empty.status_code == 200
+    assert "results" not in response.context and "results" not in empty.context, "nothing searched, as for an empty box"
+    assert "have an article on" not in response.content.decode()
+
+
+def test_highlighting_ignores_accents_both_ways():
+    text = "Ménière’s disease affects the inner ear. Meniere described it in 1861."
+    assert snippet(text, word_pattern(["meniere"])).count("<mark>") == 2
+    assert snippet(text, word_pattern(["Ménière"])).count("<mark>") == 2
+    assert "<mark>Sjögren</mark>" in snippet("Sjögren’s syndrome dries the eyes.", word_pattern(["sjogren"]))
+
+
+def test_a_search_without_accents_marks_and_links_the_accented_section(backend, write_source, django_capture_on_commit_callbacks):
+    body = ("## Overview\n\n### What is it?\n\nA test condition of the ear. It links to [[bone-marrow-edema]].\n\n"
+            "## Symptoms and Causes\n\n### What causes it?\n\nMénière’s disease comes from fluid in the inner ear.\n\n"
+            "## Key Points\n\n- A test.\n")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert not import_content([write_source("inner-ear-test", title="Inner Ear Test", body=body)]).errors
+    for query in ("meniere", "Ménière"):
+        hit = next(hit for hit in backend.search(query)[:10] if hit.slug == "inner-ear-test")
+        assert hit.section == "symptoms-and-causes" and "<mark>Ménière</mark>" in hit.snippet, (query, hit.section, hit.snippet)

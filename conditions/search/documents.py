@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 
 from ..markdown import plain_text
 from ..models import SectionKind
-from ..text import clean, clean_all
+from ..text import clean, clean_all, straight_quotes
 from .language import canonical_spelling, canonical_text, is_english, synonyms, with_synonyms
 
 
@@ -99,8 +99,8 @@ ANALYSIS_VERSION = 2  # 2: canonical British/American spelling, names kept whole
 
 def normalize_name(text):
     """Lower-case, accents folded, possessives and punctuation dropped: "Cushing's" → "cushing"."""
+    text = re.sub(r"'s\b", "", straight_quotes(text), flags=re.IGNORECASE)  # before folding to ASCII, which would drop a curly apostrophe
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold()
-    text = re.sub(r"['’]s\b", "", text)
     return " ".join(re.findall(r"[a-z0-9]+", text))
 
 
@@ -157,7 +157,7 @@ def parse_query(text):
     ``MAX_QUERY_WORDS`` counts every word, phrase words included, so a quoted phrase of
     200 characters repeating one word becomes that one word. An unclosed quote is ignored.
     """
-    text = clean(text.replace("\x00", " ")[:ABSURD_QUERY_LENGTH])
+    text = straight_quotes(clean(text.replace("\x00", " ")[:ABSURD_QUERY_LENGTH]))
     parts, seen_words, seen_phrases, used = [], set(), set(), 0
 
     def add_word(word):

@@ -8,6 +8,7 @@ marks "fracture") scans the stored section texts in C, and everything outside th
 """
 
 import re
+import unicodedata
 from bisect import bisect_left
 
 from django.utils.html import escape
@@ -16,12 +17,39 @@ SNIPPET_CHARS = 220
 LEAD_CHARS = 60
 
 
+def fold(text):
+    """``text`` lower-cased without accent marks ("Ménière" → "meniere")."""
+    return "".join(c for c in unicodedata.normalize("NFD", text.casefold()) if not unicodedata.combining(c))
+
+
+def _accented_forms():
+    """{base letter: every precomposed lower-case letter (Latin-1 to Latin Extended
+    Additional) that is that letter with marks}, from the Unicode decompositions."""
+    forms = {}
+    for code in (*range(0x00C0, 0x0250), *range(0x1E00, 0x1F00)):
+        char = chr(code).lower()
+        base = fold(char)
+        if len(char) == 1 and len(base) == 1 and base != char and base.isalpha():
+            forms.setdefault(base, set()).add(char)
+    return {base: "[%s%s]" % (re.escape(base), "".join(sorted(chars))) for base, chars in forms.items()}
+
+
+_ACCENTED = _accented_forms()
+
+
+def _accent_blind(word):
+    """A regex for ``word`` (already folded) that also matches it written with accents."""
+    return "".join(_ACCENTED.get(c, re.escape(c)) for c in word)
+
+
 def word_pattern(words):
-    """A regex matching any of ``words`` at the start of a word, case-insensitively."""
-    words = sorted({w.casefold() for w in words if w}, key=len, reverse=True)
+    """A regex matching any of ``words`` at the start of a word, ignoring case and accents
+    both ways: "meniere" marks "Ménière" and "Ménière" marks "Meniere" (article text is NFC,
+    ``conditions.text``)."""
+    words = sorted({fold(w) for w in words if w and fold(w)}, key=len, reverse=True)
     if not words:
         return None
-    return re.compile(r"\b(?:%s)\w*" % "|".join(map(re.escape, words)), re.IGNORECASE)
+    return re.compile(r"\b(?:%s)\w*" % "|".join(map(_accent_blind, words)), re.IGNORECASE)
 
 
 def best_section(sections, pattern):
