@@ -55,21 +55,25 @@ def article_index(request, kind_path, letter=None):
     info = KIND_BY_PATH[kind_path]
     entries = az_entries(Article.objects.published().filter(kind=info.kind).only("slug", "kind", "title", "also_known_as"))
     in_use = {entry.letter for entry in entries}
+    first = next((candidate for candidate in AZ_LETTERS if candidate in in_use), AZ_LETTERS[0])
     if letter is None:
-        current = next((candidate for candidate in AZ_LETTERS if candidate in in_use), AZ_LETTERS[0])
+        current = first
     else:
         if letter_from_key(letter.lower()) and letter != letter.lower():
             return redirect("conditions:letter", kind_path, letter.lower(), permanent=True)
         current = letter_from_key(letter)
         if current not in in_use:
             raise Http404("No article is filed under that letter.")  # the A–Z bar does not link it either
-    crumbs = kind_trail(info, (current, reverse("conditions:letter", args=[kind_path, letter_key(current)])))
+    # The first letter is the kind's own page (/conditions/): its trail ends at the kind, so
+    # the breadcrumb never links twice to the same page.
+    here = reverse("conditions:letter", args=[kind_path, letter_key(current)])
+    crumbs = kind_trail(info) if current == first else kind_trail(info, (current, here))
     return render(
         request,
         "conditions/article_index.html",
         {"az_kind": info, "letter": current, "entries": [entry for entry in entries if entry.letter == current],
          "az_bar": az_bar(in_use, current), "breadcrumbs": crumbs, "structured_data": seo.breadcrumb_data(request, crumbs),
-         "canonical": crumbs[-1].url},
+         "canonical": here},
     )
 
 

@@ -35,4 +35,5 @@ if settings.HEALTHLIB_SERVE_MEDIA:
     # Uploaded images (re-encoded on upload, so safe to serve as they are) in the embedded default.
     urlpatterns.append(re_path(r"^%s(?P<path>.*)$" % settings.MEDIA_URL.lstrip("/"), serve, {"document_root": settings.MEDIA_ROOT}))
 
+handler404 = "healthlib.views.page_not_found"
 handler500 = "healthlib.security.server_error"

@@ -274,3 +274,17 @@ def test_a_wide_table_scrolls_in_its_own_region_on_a_phone(browser, site):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "table-on-a-phone.png")
     page.close()
+
+
+def test_the_printed_article_shows_full_link_addresses_and_the_site(browser, site):
+    """Issue 19, point 6, in Chromium's print media: links carry the whole address, and the
+    site's name with the page's address heads the page."""
+    page = browser.new_page()
+    page.goto(f"{site}/conditions/bone-marrow-edema/")
+    page.emulate_media(media="print")
+    after = page.evaluate("() => getComputedStyle(document.querySelector('.article__body a[href^=\"/\"]'), '::after').content")
+    assert f"({site}/" in after, after  # the resolved address, e.g. " (http://host/body/bone-marrow/)"
+    assert page.locator(".print-source").is_visible() and site in page.locator(".print-source").inner_text()
+    page.emulate_media(media="screen")
+    assert not page.locator(".print-source").is_visible()
+    page.close()

@@ -200,3 +200,60 @@ def test_the_site_name_is_one_setting(client, settings):
 def test_favicon_ico_points_at_the_icon(client):
     response = client.get("/favicon.ico")
     assert response.status_code == 302 and response["Location"].endswith("favicon.svg")
+
+
+@pytest.mark.parametrize("path, words", [
+    ("/conditions/bone-marow-edma/", "bone marow edma"),
+    ("/symptoms/knee_pain/", "knee pain"),
+    ("/nothing-here", "nothing here"),
+    ("/conditions/m%C3%A9ni%C3%A8re/", "ménière"),
+])
+def test_the_404_page_fills_its_search_box_with_the_words_of_the_address(client, path, words):
+    """Issue 19, point 6: one press searches for what the missing address named."""
+    response = client.get(path)
+    assert response.status_code == 404
+    assert f'id="notfound-search-q" type="search" name="q" value="{words}"' in response.content.decode()
+
+
+@pytest.mark.parametrize("path", ["/conditions/", "/conditions/letter/a/", "/conditions/letter/b/", "/conditions/bone-marrow-edema/",
+                                  "/symptoms/", "/library/"])
+def test_the_breadcrumb_never_links_twice_to_the_same_page(client, path):
+    """Issue 19, point 6: /conditions/ shows the first letter, so its trail ends at the kind."""
+    import re
+
+    html = client.get(path).content.decode()
+    trail = re.search(r'<nav class="breadcrumbs".*?</nav>', html, re.S).group()
+    urls = re.findall(r'href="([^"]+)"', trail)
+    pages = {"/conditions/letter/a/": "/conditions/"}  # the same page under two addresses
+    assert len({pages.get(url, url) for url in urls}) == len(urls), urls
+
+
+def test_the_home_a_to_z_enables_every_letter_the_a_to_z_page_files_names_under(client):
+    """Issue 19, point 6: other names count (the A–Z page lists them as "see" entries)."""
+    import re
+
+    from conditions.models import Article
+
+    article = Article.objects.get(slug="bone-marrow-edema")
+    article.also_known_as = [*article.also_known_as, "Quokka knee"]  # the only name under Q
+    article.save()
+    home = client.get("/").content.decode()
+    enabled = set(re.findall(r'href="/conditions/letter/([a-z0-9-]+)/"', home))
+    assert "q" in enabled
+    for key in enabled:
+        assert client.get(f"/conditions/letter/{key}/").status_code == 200
+
+
+def test_the_a_to_z_page_has_a_back_to_top_link_after_the_letter_group(client):
+    html = client.get("/conditions/letter/b/").content.decode()
+    group = html[html.index('class="az-group"'):html.index("</section>", html.index('class="az-group"'))]
+    assert group.rstrip().endswith('<p class="back-to-top"><a href="#main">Back to top</a></p>')
+    assert 'id="main"' in html
+
+
+def test_the_printed_article_shows_full_addresses_and_the_site(client, settings):
+    """Issue 19, point 6: on paper a link's address is read and typed, so it is whole."""
+    html = client.get("/conditions/bone-marrow-edema/").content.decode()
+    assert '<style media="print">.article__body a[href^="/"]::after { content: " (http://testserver" attr(href) ")"; }</style>' in html
+    assert (f'<p class="print-only print-source">{settings.HEALTHLIB_SITE_NAME}: http://testserver/conditions/bone-marrow-edema/</p>'
+            in html)
