@@ -27,10 +27,11 @@ from django.utils.text import slugify
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-WIKILINK_PATTERN = r"\[\[([a-z0-9]+(?:-[a-z0-9]+)*)(?:\|([^\]\n]+))?\]\]"
+# Bounded (a link's words fit in 200 characters), so a long line of "[[" costs linear time.
+WIKILINK_PATTERN = r"\[\[([a-z0-9]+(?:-[a-z0-9]+){0,30})(?:\|([^\[\]\n]{1,200}))?\]\]"
 WIKILINK_RE = re.compile(WIKILINK_PATTERN)
 # Anything that looks like a wiki link, valid or not, so the importer can reject typos.
-ANY_WIKILINK_RE = re.compile(r"\[\[([^\]\n]*)\]\]")
+ANY_WIKILINK_RE = re.compile(r"\[\[([^\[\]\n]{0,300})\]\]")
 # Library images: /media/images/<32 hex>/original.<ext> (see ArticleImage).
 IMAGE_URL_RE = re.compile(r"/images/([0-9a-f]{32})/original\.(?:jpg|png|webp|gif)\b")
 OWN_IMAGE_PATH_RE = re.compile(r"images/([0-9a-f]{32})/(?:original\.(?:jpg|png|webp|gif)|[1-9][0-9]{0,4}\.webp)")
@@ -71,7 +72,7 @@ def images_without_alt(text):
 
 def rename_links(text, old, new):
     """``text`` with its ``[[old]]`` and ``[[old|words]]`` links naming ``new`` instead."""
-    pattern = re.compile(r"\[\[%s(\|[^\]\n]+)?\]\]" % re.escape(old))
+    pattern = re.compile(r"\[\[%s(\|[^\[\]\n]{1,200})?\]\]" % re.escape(old))
     return pattern.sub(lambda match: f"[[{new}{match.group(1) or ''}]]", text)
 
 

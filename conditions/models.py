@@ -362,6 +362,7 @@ def _render_context(texts):
 def render_unsaved_sections(markdown_by_kind, article):
     """Unsaved ``ArticleSection`` objects of ``article`` in page order, rendered as the page
     would render them: the staff preview of a published article's unpublished changes."""
+    markdown_by_kind = {kind: clean(text) for kind, text in markdown_by_kind.items()}  # as saving would store them
     texts = [text for text in markdown_by_kind.values() if text]
     targets, images = _render_context(texts)
     used_ids = set(SectionKind.values)
@@ -374,6 +375,7 @@ def render_unsaved_sections(markdown_by_kind, article):
 
 def render_preview(text):
     """One section rendered exactly as the article page would render it (the editor's preview)."""
+    text = clean(text)  # as ArticleSection.save stores it
     targets, images = _render_context([text])
     return markdown.render(text, targets=targets, used_ids=set(SectionKind.values), images=images)
 

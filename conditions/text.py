@@ -34,8 +34,10 @@ def clean(text):
 
 
 def clean_all(values):
-    """``clean`` each string of a list (other lists of names: also known as, redirects)."""
-    return [clean(value) for value in values]
+    """``clean`` each string of a list of names (also known as), each with its spaces
+    collapsed; names left empty are dropped, and so is a name that repeats an earlier one."""
+    names = (" ".join(clean(value).split()) for value in values if value)
+    return list(dict.fromkeys(name for name in names if name))
 
 
 QUOTES = {ord(c): '"' for c in "\u201c\u201d\u201e\u201f\u00ab\u00bb\u2033\u301d\u301e\uff02"}

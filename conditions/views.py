@@ -73,7 +73,7 @@ def article_index(request, kind_path, letter=None):
         "conditions/article_index.html",
         {"az_kind": info, "letter": current, "entries": [entry for entry in entries if entry.letter == current],
          "az_bar": az_bar(in_use, current), "breadcrumbs": crumbs, "structured_data": seo.breadcrumb_data(request, crumbs),
-         "canonical": here},
+         "canonical": crumbs[-1].url},  # the first letter's one address is the kind's own (/conditions/)
     )
 
 

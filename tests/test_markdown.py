@@ -77,3 +77,11 @@ def test_the_preview_is_the_pages_own_renderer(client):
     assert render_preview(text) == saved
     assert "<ul>" in saved and '<th scope="col">' in saved
     assert saved in client.get("/conditions/bone-marrow-edema/").content.decode()
+
+
+def test_a_long_line_of_unclosed_links_renders_in_linear_time():
+    """Review finding: a label pattern that ran to the end of the line at every "[[" made a
+    long line cost its length squared. (Timed in no test; this one would take minutes.)"""
+    html = render("[[a|" * 20000)
+    assert html.startswith("<p>[[a|")
+    assert markdown.linked_slugs("[[a|" * 20000) == set()

@@ -113,3 +113,22 @@ def test_a_search_without_accents_marks_and_links_the_accented_section(backend, 
     for query in ("meniere", "Ménière"):
         hit = next(hit for hit in backend.search(query)[:10] if hit.slug == "inner-ear-test")
         assert hit.section == "symptoms-and-causes" and "<mark>Ménière</mark>" in hit.snippet, (query, hit.section, hit.snippet)
+
+
+def test_review_findings_other_names_preview_and_printed_address(client, reviewer):
+    """A name of invisible characters only is dropped, not stored empty; a name that repeats
+    another once cleaned is kept once; the preview is cleaned as the save is."""
+    from conditions.models import render_preview
+    from conditions.text import clean_all
+
+    assert clean_all(["\u200b", "Fo\u00ado", "Foo", "  Foo  bar "]) == ["Foo", "Foo bar"]
+    html = render_preview("See [[osteo\u00adporosis]].")
+    assert '<a href="/conditions/osteoporosis/">' in html
+    client.force_login(reviewer)
+    client.post(ADD_URL, form_data(also_known_as="\u200b\nQF\nQ\u00adF"))
+    assert Article.objects.get(slug="quokka-fever").also_known_as == ["QF"]
+
+
+def test_the_printed_address_is_the_articles_own_whatever_the_query_string(client):
+    html = client.get("/conditions/bone-marrow-edema/?Call+0800+FAKE=1").content.decode()
+    assert "FAKE" not in html and "http://testserver/conditions/bone-marrow-edema/</p>" in html

@@ -89,6 +89,7 @@ STEMMED = _WORDS | StopFilter() | StemFilter()
 PLAIN = _WORDS | StopFilter()
 NAME_WORDS = _WORDS  # names word for word: stop words and single letters kept ("vitamin d")
 WRITE_TIMEOUT = 60.0
+OPEN_ATTEMPTS = 5
 CACHED_TERMS = 2048
 POSITIONAL_FIELDS = {"title", "aka", "summary"}
 EXACT_NAME_BOOST = 1000.0  # the query is an article's title or other name: first, whatever else matches
@@ -144,12 +145,20 @@ class WhooshSearchBackend(BaseSearchBackend):
             return None
 
     def _open(self, create=False):
-        live = self._live_dir()
-        if live is None or not index.exists_in(live):
-            if not create:
-                raise SearchUnavailable("the search index has not been built")
-            return self._swap_in(self._new_dir(empty=True)), None
-        return index.open_dir(live, schema=self.schema), live
+        for attempt in range(OPEN_ATTEMPTS):
+            live = self._live_dir()
+            try:
+                if live is None or not index.exists_in(live):
+                    if not create:
+                        raise SearchUnavailable("the search index has not been built")
+                    return self._swap_in(self._new_dir(empty=True)), None
+                return index.open_dir(live, schema=self.schema), live
+            except FileNotFoundError:
+                # A writer in another process committed between Whoosh listing the newest
+                # table of contents and reading it (a commit deletes the one before): again.
+                if attempt == OPEN_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.01 * (attempt + 1))
 
     def _new_dir(self, empty=False):
         self.path.mkdir(parents=True, exist_ok=True)
