@@ -12,8 +12,8 @@ Formulas (both give a US school grade):
   so it is less steady for shorter texts.
 
 Syllables come from Pyphen (maintained by Kozea, LGPL; it ships the LibreOffice/Hunspell
-``en_US`` hyphenation dictionary inside the package), with a vowel-group count as the floor
-for words the dictionary does not split. textstat was considered: it computes these
+``en_US`` hyphenation dictionary inside the package), with a vowel-group count (silent e
+aside) as the floor, since a hyphenation dictionary leaves short words and word ends unsplit. textstat was considered: it computes these
 formulas, but since 0.7.4 it counts syllables with NLTK's CMU dictionary, which NLTK
 downloads at run time; a server with no internet access (this one's tests, many hospital
 networks) cannot fetch it, and a missing download would fail the admin form. The two

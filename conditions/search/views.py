@@ -20,7 +20,7 @@ from ..models import Category
 from ..views import categories_with_counts
 from . import get_backend
 from .base import SearchTooComplex, SearchUnavailable
-from .documents import clean_query, parse_query
+from .documents import clean_query
 from .forms import SearchForm
 
 TEMPLATE = "search/results.html"
@@ -42,7 +42,7 @@ def search(request):
         return render(request, TEMPLATE, context, status=400)
     query, category, kind = form.cleaned_data["q"], form.cleaned_data["category"], form.cleaned_data["kind"]
     context["query"] = query
-    if not parse_query(query):  # nothing to search: no words, only quotes or punctuation
+    if not query:  # also a query of quotes or punctuation only: clean_query leaves nothing of it
         return render(request, TEMPLATE, context)
     try:
         results = get_backend().search(query, category=category.slug if category else None, kind=kind.kind if kind else None)
