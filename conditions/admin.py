@@ -15,6 +15,7 @@ brings back that article and its own sections, and always as a draft.
 
 import reversion
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core import signing
@@ -107,8 +108,17 @@ class SectionField(forms.CharField):
         return self.to_python(initial or "") != self.to_python(data)
 
 
+EMERGENCY_SIGNS_HELP = (
+    "Condition and symptom articles only. One short phrase per line, each finishing the sentence "
+    "“Call {number} or go to the emergency room if you have: …” (for example: A hot, red, swollen joint with a fever). "
+    "Shown in a box under the summary. Leave empty when no sign needs emergency care.")
+
+
 class ArticleForm(forms.ModelForm):
     also_known_as = LinesField(required=False, help_text="One name per line: abbreviations, British spellings, lay terms.")
+    emergency_signs = LinesField(
+        required=False, label="Emergency signs",
+        help_text=EMERGENCY_SIGNS_HELP)
     # The version the editor opened, and what it said: a save against a newer version is refused.
     opened_version = forms.IntegerField(required=False, widget=forms.HiddenInput)
     opened_content = forms.CharField(required=False, widget=forms.HiddenInput)
@@ -119,8 +129,8 @@ class ArticleForm(forms.ModelForm):
 
     class Meta:
         model = Article
-        fields = ["title", "slug", "kind", "schema_type", "summary", "also_known_as", "categories", "related", "status", "reviewed_on",
-                  "reviewed_by"]
+        fields = ["title", "slug", "kind", "schema_type", "summary", "also_known_as", "emergency_signs", "categories", "related", "status",
+                  "reviewed_on", "reviewed_by"]
 
     def __init__(self, *args, user=None, sections_kind=None, action=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -128,13 +138,15 @@ class ArticleForm(forms.ModelForm):
         self.draft = ArticleDraft.objects.filter(article=self.instance).first() if self.instance.pk else None
         if self.draft is not None:
             # A live article with pending changes: the form edits the changes.
-            for name in ("title", "slug", "kind", "schema_type", "summary", "also_known_as"):
+            for name in workflow.CONTENT_FIELDS:
                 if name in self.fields and name in self.draft.content:
                     self.initial[name] = self.draft.content[name]
             for name in ("categories", "related"):
                 if name in self.fields:
                     self.initial[name] = self.draft.content.get(name, [])
         self.sections_kind = sections_kind or self.initial.get("kind") or self.instance.kind
+        if "emergency_signs" in self.fields:
+            self.fields["emergency_signs"].help_text = EMERGENCY_SIGNS_HELP.format(number=settings.HEALTHLIB_EMERGENCY_NUMBER)
         # What the editor opened (the pending changes of a live article, else the article): read once.
         self.opened = workflow.working_content(self.instance) if self.instance.pk else {}
         sections = self.opened.get("sections", {})
@@ -453,7 +465,7 @@ class ArticleAdmin(VersionAdmin):
         editable = obj is None or self.has_change_permission(request, obj)
         kind = sections_kind(request, obj)
         return [
-            (None, {"fields": ["title", "slug", "kind", "schema_type", "summary", "also_known_as"]}),
+            (None, {"fields": ["title", "slug", "kind", "schema_type", "summary", "also_known_as", "emergency_signs"]}),
             (f"Sections of a {Article.Kind(kind).label.lower()} article (in page order)",
              {"fields": ["sections_kind", *section_fields(kind)], "description": render_to_string("admin/conditions/article/writing_guide.html")}
              if editable else {"fields": ["rendered_sections"]}),
@@ -888,8 +900,9 @@ class ArticleAdmin(VersionAdmin):
         if draft is None:
             return redirect(article)
         article = Article.objects.with_page_data().get(pk=article.pk)
-        for name in ("title", "kind", "schema_type", "summary", "also_known_as"):
-            setattr(article, name, draft.content.get(name, getattr(article, name)))
+        for name in workflow.CONTENT_FIELDS:
+            if name != "slug":
+                setattr(article, name, draft.content.get(name, getattr(article, name)))
         crumbs = kind_trail(article.kind_info, (article.title, article.get_absolute_url()))
         response = TemplateResponse(request, "conditions/article_detail.html", {
             "article": article, "sections": render_unsaved_sections(draft.sections, article), "preview": True,

@@ -141,6 +141,8 @@ def _item(request, article):
         "title": article.title,
         "summary": article.summary,
         "also_known_as": list(article.also_known_as),
+        # Condition and symptom articles: "Call <emergency number> or go to the emergency room if you have: …".
+        "emergency_signs": list(article.emergency_signs) if article.kind_info.has_emergency_signs else [],
         "categories": [{"slug": c.slug, "name": c.name} for c in article.categories.all()],
         "url": _absolute(request, article.get_absolute_url()),
         "api_url": _absolute(request, reverse("api-article", args=[article.slug])),
@@ -316,6 +318,9 @@ def openapi_document(request):
         "schema_type": {"type": "string", "enum": schema_types, "description": "The schema.org type the article is about."},
         "title": {"type": "string"}, "summary": {"type": "string"},
         "also_known_as": {"type": "array", "items": {"type": "string"}},
+        "emergency_signs": {"type": "array", "items": {"type": "string"},
+                            "description": "Signs that need emergency care now (condition and symptom articles; else empty): "
+                                           "each finishes “Call 911 (the site's emergency number) or go to the emergency room if you have: …”."},
         "categories": {"type": "array", "items": {"$ref": "#/components/schemas/Category"}},
         "url": {"type": "string", "format": "uri"}, "api_url": {"type": "string", "format": "uri"},
         "updated_at": {"type": "string", "format": "date-time"},

@@ -23,11 +23,11 @@ from .kinds import KINDS, SectionKind, sections_of
 from .markdown import ANY_WIKILINK_RE, WIKILINK_RE
 from .models import Article
 from .text import clean
-from .validators import SLUG_RE
+from .validators import SLUG_RE, emergency_signs_problem
 
 REQUIRED_KEYS = ("title", "slug", "summary")
 KEYS = ("title", "slug", "kind", "schema_type", "summary", "also_known_as", "categories", "related", "reviewed_on", "reviewed_by", "status",
-        "redirect_from")
+        "emergency", "redirect_from")
 SECTION_BY_HEADING = {label.casefold(): kind for kind, label in SectionKind.choices}
 FENCE_RE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
 HEADING_RE = re.compile(r"^(#{1,2})(?:[ \t]+(.*?))?[ \t]*#*[ \t]*$")
@@ -58,6 +58,7 @@ class ArticleSource:
     reviewed_on: datetime.date | None = None
     reviewed_by: str = ""
     status: str = Article.Status.DRAFT
+    emergency: list = field(default_factory=list)  # Article.emergency_signs, in the editor's order
     redirect_from: list = field(default_factory=list)  # the article's former slugs (models.ArticleRedirect)
     sections: dict = field(default_factory=dict)
     # Where things are in the file, for error messages only.
@@ -85,6 +86,7 @@ class ArticleSource:
             reviewed_on=article.reviewed_on,
             reviewed_by=article.reviewed_by,
             status=article.status,
+            emergency=list(article.emergency_signs),
             redirect_from=[redirect.old_slug for redirect in article.redirects.all()],
             sections={section.kind: section.markdown for section in article.sections.all()},
         )
@@ -191,10 +193,10 @@ def _check_front_matter(path, meta, key_lines):
             fail(key, f"'{key}' is {len(value)} characters long; the limit is {max_length}")
         return value
 
-    def text_list(key):
+    def text_list(key, what="names"):
         value = meta.get(key) or []
         if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
-            fail(key, f"'{key}' must be a list of names, for example {key}: [First, Second]")
+            fail(key, f"'{key}' must be a list of {what}, for example {key}: [First, Second]")
         items = [" ".join(item.split()) for item in value]
         if len(set(items)) != len(items):
             fail(key, f"'{key}' lists the same entry twice")
@@ -218,6 +220,10 @@ def _check_front_matter(path, meta, key_lines):
     schema_type = text("schema_type")
     if schema_type and schema_type not in KINDS[kind].schema_types:
         fail("schema_type", f"schema_type '{schema_type}' does not fit a {kind} article; use one of: {', '.join(KINDS[kind].schema_types)}")
+    emergency = text_list("emergency", "short phrases")
+    problem = emergency_signs_problem(kind, emergency)
+    if problem:
+        fail("emergency", problem)
     status = text("status", Article.Status.DRAFT)
     if status not in Article.Status.values:
         fail("status", f"unknown status '{status}'; use one of: {', '.join(Article.Status.values)}")
@@ -241,6 +247,7 @@ def _check_front_matter(path, meta, key_lines):
         "reviewed_on": reviewed_on,
         "reviewed_by": text("reviewed_by", max_length=200),
         "status": status,
+        "emergency": emergency,
         "redirect_from": redirect_from,
     }
 
@@ -337,6 +344,8 @@ def dump(source):
         out.append(f"reviewed_on: {source.reviewed_on.isoformat()}")
     out.append(f"reviewed_by: {_yaml_value(source.reviewed_by)}")
     out.append(f"status: {source.status}")
+    if source.emergency:
+        out.append(f"emergency: {_yaml_value(source.emergency, flow=True)}")
     if source.redirect_from:
         out.append(f"redirect_from: {_yaml_value(source.redirect_from, flow=True)}")
     out.append("---")

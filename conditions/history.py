@@ -18,13 +18,13 @@ from .kinds import sections_of
 from .models import Article, ArticleSection, Category, SectionKind
 
 COMPARED_FIELDS = [("title", "Title"), ("slug", "Address (slug)"), ("kind", "Kind"), ("summary", "Summary"),
-                   ("also_known_as", "Also known as"), ("status", "Status"),
+                   ("also_known_as", "Also known as"), ("emergency_signs", "Emergency signs"), ("status", "Status"),
                    ("reviewed_on", "Last reviewed"), ("reviewed_by", "Reviewed by"), ("categories", "Categories"),
                    ("related", "Related articles")]
 # What a restore or a recovery brings back from a version; the workflow fields (status,
 # review, publication) are never taken from a version: publishing is a separate,
 # permissioned step (conditions.permissions).
-RESTORED_FIELDS = ["title", "slug", "kind", "schema_type", "summary", "also_known_as"]
+RESTORED_FIELDS = ["title", "slug", "kind", "schema_type", "summary", "also_known_as", "emergency_signs"]
 
 
 @dataclass
@@ -100,6 +100,8 @@ def _snapshot(data, category_ids, related_ids, sections):
         value = names.get(name, data.get(name))
         if name == "also_known_as":
             value = ", ".join(value or [])
+        elif name == "emergency_signs":
+            value = "\n".join(value or [])
         elif name == "status":
             value = str(Article.Status(value).label) if value in Article.Status.values else (value or "")
         elif name == "kind":
@@ -132,6 +134,8 @@ def apply_version(article, version, keep_slug=False):
             setattr(article, name, content[name])
     if article.kind not in Article.Kind.values:
         article.kind = Article.Kind.CONDITION
+    if not article.kind_info.has_emergency_signs:
+        article.emergency_signs = []  # a version from before the field, restored into a kind without them
     article.save()
     article.categories.set(content["categories"])
     article.related.set(content["related"])

@@ -37,7 +37,7 @@ from django.utils.translation import gettext_lazy as _
 from . import markdown, readability
 from .kinds import KINDS, ArticleKind, SectionKind, section_label
 from .text import clean, clean_all
-from .validators import validate_slug
+from .validators import emergency_signs_problem, validate_slug
 
 __all__ = ["Article", "ArticleDraft", "ArticleImage", "ArticleLink", "ArticleRedirect", "ArticleSection", "Category", "SectionKind",
            "sections_rendered"]
@@ -114,6 +114,10 @@ class Article(models.Model):
     )
     summary = models.TextField(help_text=_("One or two plain-language sentences."))
     also_known_as = models.JSONField(default=list, blank=True, help_text=_("Other names, abbreviations and lay terms."))
+    # Signs that need emergency care now (condition and symptom articles; ``kinds.KindInfo``).
+    emergency_signs = models.JSONField(
+        "emergency signs", default=list, blank=True,
+        help_text=_("Short phrases finishing “Call [the emergency number] or go to the emergency room if you have: …”."))
     categories = models.ManyToManyField(Category, related_name="articles", blank=True)
     related = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="+")
     status = models.CharField(max_length=20, choices=Status, default=Status.DRAFT, db_index=True)
@@ -190,6 +194,9 @@ class Article(models.Model):
         if info is not None and self.schema_type and self.schema_type not in info.schema_types:
             raise ValidationError({"schema_type": f"“{self.schema_type}” does not fit a {info.label.lower()} article; "
                                                   f"use one of {', '.join(info.schema_types)}, or leave it empty."})
+        problem = emergency_signs_problem(self.kind, clean_all(self.emergency_signs or []))
+        if problem:
+            raise ValidationError({"emergency_signs": problem})
 
     def get_absolute_url(self):
         return reverse("conditions:article", args=[KINDS[self.kind].path, self.slug])
@@ -241,6 +248,7 @@ class Article(models.Model):
         # Text as pasted, in one form (conditions.text): NFC, no soft hyphens or zero-width characters.
         self.title, self.summary, self.published_title = clean(self.title), clean(self.summary), clean(self.published_title)
         self.also_known_as = clean_all(self.also_known_as or [])
+        self.emergency_signs = clean_all(self.emergency_signs or [])
         previous = getattr(self, "_saved_link_state", None)
         if self.is_published:
             self.published_at = self.published_at or timezone.now()

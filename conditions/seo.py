@@ -15,10 +15,16 @@ Each section maps to the nearest members of schema.org's ``HealthAspectEnumerati
 and Tests" and a test's "Results and Follow-Up" map to ``ScreeningHealthAspect`` ("how to
 screen or further filter a topic"), the nearest; "Anatomy" has none nearer than
 ``OverviewHealthAspect``. References are not a health aspect and are left out of ``hasPart``.
+
+Emergency signs (condition and symptom articles) are the subject's ``signOrSymptom``s
+(https://schema.org/signOrSymptom; a ``MedicalSignOrSymptom`` is itself a
+``MedicalCondition``), and their box is a ``HealthTopicContent`` part with
+``SeeDoctorHealthAspect`` ("when to see a doctor"), named with the emergency number.
 """
 
 import json
 
+from django.conf import settings
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.safestring import mark_safe
@@ -79,6 +85,7 @@ def breadcrumb_data(request, trail):
 
 def article_structured_data(request, article, sections, trail):
     url = request.build_absolute_uri(article.get_absolute_url())
+    signs = article.emergency_signs if article.kind_info.has_emergency_signs else []
     page = {
         "@type": "MedicalWebPage",
         "@id": url,
@@ -100,6 +107,14 @@ def article_structured_data(request, article, sections, trail):
         ],
         "breadcrumb": breadcrumbs(request, trail),
     }
+    if signs:
+        page["about"]["signOrSymptom"] = [{"@type": "MedicalSignOrSymptom", "name": sign} for sign in signs]
+        page["hasPart"].insert(0, {
+            "@type": "HealthTopicContent",
+            "name": f"Call {settings.HEALTHLIB_EMERGENCY_NUMBER} or go to the emergency room if you have these signs",
+            "url": f"{url}#emergency-title",
+            "hasHealthAspect": [SCHEMA + "SeeDoctorHealthAspect"],
+        })
     if article.published_at:
         page["datePublished"] = article.published_at.isoformat()
     if article.has_review:  # only a recorded medical review, never an unattributed date

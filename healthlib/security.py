@@ -11,6 +11,8 @@ from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 
+from .context_processors import site as site_context
+
 logger = logging.getLogger(__name__)
 
 PERMISSIONS_POLICY = ", ".join(
@@ -91,7 +93,7 @@ class DatabaseUnavailableMiddleware:
     def process_exception(self, request, exception):
         if isinstance(exception, (OperationalError, InterfaceError)) or type(exception) is DatabaseError:
             logger.error("database unavailable: %s", exception)
-            response = HttpResponse(render_to_string("503.html", {"site_name": settings.HEALTHLIB_SITE_NAME}), status=503)
+            response = HttpResponse(render_to_string("503.html", site_context(None)), status=503)
             response["Retry-After"] = "30"
             response["Cache-Control"] = "no-store"
             return response
@@ -102,4 +104,4 @@ def server_error(request):
     """The 500 page (``handler500``): static HTML with the site name, no template context that could fail."""
     from django.http import HttpResponseServerError
 
-    return HttpResponseServerError(render_to_string("500.html", {"site_name": settings.HEALTHLIB_SITE_NAME}))
+    return HttpResponseServerError(render_to_string("500.html", site_context(None)))

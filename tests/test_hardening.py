@@ -114,6 +114,7 @@ def hostile(django_capture_on_commit_callbacks):
             slug="hostile-condition",
             summary="Summary " + " ".join(PAYLOADS[:4]),
             also_known_as=["<img src=x onerror=alert('aka')>", "</script><script>alert('aka2')</script>"],
+            emergency_signs=["<img src=x onerror=alert('sos')>", "</script><script>alert('sos2')</script>"],
             status=Article.Status.PUBLISHED,
         )
         article.set_sections({

@@ -193,6 +193,9 @@ HEALTHLIB_SEARCH_SYNONYMS = os.environ.get("HEALTHLIB_SEARCH_SYNONYMS", str(BASE
 # (conditions/search/base.py): a search holds a whole sync worker meanwhile.
 HEALTHLIB_SEARCH_TIME_BUDGET = float(os.environ.get("HEALTHLIB_SEARCH_TIME_BUDGET", "0.8"))
 HEALTHLIB_SITE_NAME = "Health Library"
+# The number the site tells people to call in an emergency (footer, error pages, the emergency
+# signs box of condition and symptom articles): 911 in the United States and Canada.
+HEALTHLIB_EMERGENCY_NUMBER = os.environ.get("HEALTHLIB_EMERGENCY_NUMBER", "911")
 # What public pages' Last-Modified says (healthlib/pagecache.py knows no app's models).
 HEALTHLIB_PAGES_LAST_MODIFIED = "conditions.models.last_published_change"
 # Medical review interval: next review due = last review + this many years (the NHS website uses 3).
