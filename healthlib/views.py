@@ -15,7 +15,7 @@ def favicon(request):
 def page_not_found(request, exception):
     """The 404 page (``handler404``), its search box filled with the words of the missing
     address, so one press searches for them: ``/conditions/bone-marow-edma/`` → "bone marow edma"."""
-    return render(request, "404.html", {"query": words_of_path(request.path)}, status=404)
+    return render(request, "404.html", {"missing_words": words_of_path(request.path)}, status=404)
 
 
 def words_of_path(path):

@@ -77,7 +77,7 @@ class WebClient:
 class Server(WebClient):
     """gunicorn serving ``healthlib.wsgi`` on a free port of 127.0.0.1 (sync workers)."""
 
-    def __init__(self, env, data_dir, *, workers=2, args=()):
+    def __init__(self, env, data_dir, *, workers=2, args=(), ready=(200,)):
         self.port = free_port()
         super().__init__(f"http://127.0.0.1:{self.port}")
         data_dir = Path(data_dir)
@@ -91,7 +91,7 @@ class Server(WebClient):
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and self.process.poll() is None:
             try:
-                if self.get("/healthz")[0] == 200:
+                if self.get("/healthz")[0] in ready:  # 503: up, with a dependency down
                     return
             except OSError:
                 pass

@@ -4,6 +4,7 @@ Skipped when Chromium is missing, unless HEALTHLIB_REQUIRE_BROWSER=1 (as in CI),
 missing browser fails the run instead.
 """
 
+import re
 from pathlib import Path
 
 import pytest
@@ -287,4 +288,94 @@ def test_the_printed_article_shows_full_link_addresses_and_the_site(browser, sit
     assert page.locator(".print-source").is_visible() and site in page.locator(".print-source").inner_text()
     page.emulate_media(media="screen")
     assert not page.locator(".print-source").is_visible()
+    page.close()
+
+
+# -- search results on a phone (issue 19, point 5) -------------------------------------
+
+PLACEHOLDER_FITS = """(input) => {
+  // The browser's own measure: the placeholder typed into the box overflows it exactly when it would be cut off.
+  const saved = input.value;
+  input.value = input.placeholder;
+  const fit = {text: input.placeholder, needed: input.scrollWidth, room: input.clientWidth};
+  input.value = saved;
+  return fit;
+}"""
+
+
+def rebuild_index():
+    from conditions.models import Article
+    from conditions.search import get_backend
+    from conditions.search.documents import SearchDocument
+
+    get_backend().rebuild(SearchDocument.from_article(a) for a in Article.objects.published().prefetch_related("sections", "categories"))
+
+
+@pytest.mark.parametrize("width,height", [(360, 640), (390, 664)])
+def test_search_results_on_a_phone_put_the_first_result_on_the_first_screen(browser, site, width, height):
+    rebuild_index()
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(f"{site}/search/?q=knee+pain")
+    assert page.locator("input[type=search]").count() == 1, "one search box: the header's"
+    assert page.locator("#header-search-q").input_value() == "knee pain"
+    count, first = page.locator(".result-count"), page.locator(".result").first
+    assert count.bounding_box()["y"] < first.bounding_box()["y"], "the result count above the results"
+    title = first.locator(".result__title").bounding_box()
+    assert title["y"] + title["height"] <= height, f"the first result's title on the first screen ({title})"
+    # The filters wait behind one control, closed; opened, they filter.
+    filters = page.locator("details.filters--compact")
+    assert filters.is_visible() and filters.get_attribute("open") is None
+    assert not page.locator(".filters--sidebar").is_visible()
+    assert not filters.get_by_role("link", name="Symptoms (1)").is_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / f"search-results-{width}.png")
+    filters.locator("summary").click()
+    filters.get_by_role("link", name=re.compile(r"^Symptoms \(\d+\)$")).click()
+    page.wait_for_url(re.compile(r"kind=symptom"))
+    assert "Symptoms" in page.locator("details.filters--compact summary").inner_text(), "the control names the filter in use"
+    page.screenshot(path=ARTIFACTS / f"search-results-filtered-{width}.png")
+    # No search box's placeholder is cut off at this width (the header's, the home page's, the 404 page's).
+    for path in ("/", "/conditions/no-such-page/"):
+        page.goto(site + path)
+        for fit in page.locator("input[type=search]").evaluate_all(f"(all) => all.map({PLACEHOLDER_FITS})"):
+            assert fit["needed"] <= fit["room"], (path, fit)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.close()
+
+
+def test_wide_screens_show_the_filters_as_a_sidebar(browser, site):
+    rebuild_index()
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{site}/search/?q=knee+pain")
+    assert page.locator(".filters--sidebar nav").is_visible() and not page.locator("details.filters--compact").is_visible()
+    assert page.locator("nav[aria-label='Filter results']:visible").count() == 1
+    page.close()
+
+
+@pytest.mark.parametrize("path,box", [("/", "#home-search-q"), ("/", "#header-search-q"), ("/conditions/bone-marow-edma/", "#notfound-search-q"),
+                                      ("/search/?q=knee", "#header-search-q")])
+def test_every_search_box_offers_suggestions(browser, site, path, box):
+    rebuild_index()
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(site + path)
+    field = page.locator(box)
+    field.fill("")
+    field.press_sequentially("oste", delay=30)
+    listbox = page.locator(f"#{field.get_attribute('aria-controls')}")
+    listbox.wait_for(state="visible")
+    assert listbox.get_by_role("option").first.inner_text() == "Osteoarthritis"
+    field.press("ArrowDown")
+    field.press("Enter")
+    page.wait_for_url(re.compile(r"/conditions/osteoarthritis/$"))
+    page.close()
+
+
+def test_search_boxes_have_distinct_accessible_names(browser, site):
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    for path in ("/", "/conditions/no-such-page/"):
+        page.goto(site + path)
+        landmarks = page.get_by_role("search").evaluate_all("(all) => all.map((e) => e.getAttribute('aria-label'))")
+        labels = page.locator("input[type=search]").evaluate_all("(all) => all.map((e) => e.labels[0].textContent)")
+        assert len(landmarks) == 2 and len(set(landmarks)) == 2 and all(landmarks), (path, landmarks)
+        assert len(set(labels)) == 2 and all(labels), (path, labels)
     page.close()

@@ -341,6 +341,61 @@ def test_sqlite_readers_and_an_editor_at_once_never_see_database_is_locked(scrat
     assert not any("database is locked" in err for _, err in results)
 
 
+def test_a_damaged_index_under_gunicorn_never_drops_a_request(scratch_site, tmp_path):
+    """Index files cut short under running gunicorn workers that have them open (a full disk,
+    a botched copy): every request is still answered, and rebuild_index restores search
+    without restarting the servers. With memory-mapped segment files the next search in
+    each worker died of SIGBUS and the client got no answer at all."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .servers import Server
+
+    env, _ = scratch_site
+    assert _manage(["rebuild_index"], env, capture_output=True).returncode == 0
+    data = tmp_path / "data"
+    env = {**env, "HEALTHLIB_SEARCH_CONCURRENCY": "16", "HEALTHLIB_SEARCH_RATE_LIMIT": "1000/60", "HEALTHLIB_SUGGEST_RATE_LIMIT": "1000/60"}
+    searches = ["/search/?q=knee+pain", "/search/?q=bone+marrow", "/search/?q=osteoporosis", "/search/?q=septic"] * 4
+    suggestions, articles = ["/search/suggest/?q=oste"] * 4, ["/conditions/osteoporosis/"] * 4
+    running = Server(env, data, workers=2)
+    fresh = None
+    try:
+        with ThreadPoolExecutor(8) as pool:  # both workers open the index before the damage
+            assert {status for status, _, _ in pool.map(running.get, searches)} == {200}
+        for segment in (data / "search").glob("index-*/*.seg"):
+            os.truncate(segment, segment.stat().st_size // 3)
+
+        # The running workers answer everything: from the index they read before the damage, or with the friendly 503.
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(running.get, searches + suggestions + articles))
+        for status, _, body in answers[:16]:
+            assert (status == 200 and "result__title" in body) or (status == 503 and "Search is temporarily unavailable" in body)
+        for status, _, body in answers[16:20]:
+            assert status in (200, 503) and isinstance(json.loads(body)["results"], list)
+        assert [status for status, _, _ in answers[20:]] == [200] * 4, "articles never need the index"
+
+        # Workers that open the damaged index now: the friendly 503 for search and suggestions, articles as ever.
+        fresh = Server(env, data, workers=2, ready=(503,))  # /healthz names the unreadable index
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(fresh.get, searches + suggestions + articles))
+        for status, _, body in answers[:16]:
+            assert status == 503 and "Search is temporarily unavailable" in body
+        for status, _, body in answers[16:20]:
+            assert status == 503 and json.loads(body) == {"results": [], "error": "Search is temporarily unavailable."}
+        assert [status for status, _, _ in answers[20:]] == [200] * 4
+
+        assert _manage(["rebuild_index"], env, capture_output=True).returncode == 0
+        for server in (running, fresh):
+            with ThreadPoolExecutor(8) as pool:
+                after = list(pool.map(server.get, searches + suggestions))
+            assert [status for status, _, _ in after] == [200] * len(after)
+            assert "/symptoms/knee-pain/" in after[0][2] and "Osteoarthritis" in after[-1][2]
+            assert server.process.poll() is None
+    finally:
+        logs = [server.stop() for server in (running, fresh) if server is not None]
+    for log in logs:  # no worker died or was replaced: rebuild_index restored search without a restart
+        assert "SIGBUS" not in log and "was sent" not in log and log.count("Booting worker") == 2, log[-3000:]
+
+
 def test_database_unavailable_gives_a_503_page(tmp_path):
     from .servers import PRODUCTION_ENV, free_port
 

@@ -132,3 +132,20 @@ def test_review_findings_other_names_preview_and_printed_address(client, reviewe
 def test_the_printed_address_is_the_articles_own_whatever_the_query_string(client):
     html = client.get("/conditions/bone-marrow-edema/?Call+0800+FAKE=1").content.decode()
     assert "FAKE" not in html and "http://testserver/conditions/bone-marrow-edema/</p>" in html
+
+
+@pytest.mark.parametrize("query", [
+    "ألم الركبة",  # Arabic, right to left: "knee pain"
+    "כאב ברך knee",  # Hebrew then English: mixed directions
+    "knee \u202eniap\u202c",  # a right-to-left override inside Latin text
+    "боль в колене osteoporosis",  # Cyrillic and Latin
+    "膝の痛み hip",  # Japanese (no spaces between words) and Latin
+    "ａｃｌ",  # full-width Latin
+    "\u200fhip\u200e pain",  # direction marks around a word
+])
+def test_mixed_scripts_and_right_to_left_queries_answer_200(backend, client, query):
+    page = client.get("/search/", {"q": query})
+    assert page.status_code == 200
+    assert f"“{query}”" in page.content.decode() or "results" in page.context, "the page answers about what was typed"
+    assert client.get("/search/suggest/", {"q": query}).status_code == 200
+    assert client.get("/api/v1/search/", {"q": query}).status_code == 200
