@@ -36,6 +36,7 @@ setup: $(VENV)/.installed
 	$(MANAGE) migrate --no-input
 	$(MANAGE) import_content --new-only
 	$(MANAGE) rebuild_index
+	$(MANAGE) invalidate_page_cache
 
 run: setup
 	$(MANAGE) runserver $(HOST):$(PORT)
@@ -58,6 +59,7 @@ var/secret_key:
 
 serve: setup var/secret_key
 	$(SERVE_ENV) $(MANAGE) collectstatic --no-input --verbosity 0
+	$(SERVE_ENV) $(MANAGE) invalidate_page_cache --verbosity 0
 	$(SERVE_ENV) $(BIN)/gunicorn healthlib.wsgi --workers $(WORKERS) --bind $(HOST):$(PORT)
 
 # Debian's Chromium drives the browser tests (Playwright cannot download its own here).

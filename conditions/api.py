@@ -320,7 +320,7 @@ def openapi_document(request):
         "also_known_as": {"type": "array", "items": {"type": "string"}},
         "emergency_signs": {"type": "array", "items": {"type": "string"},
                             "description": "Signs that need emergency care now (condition and symptom articles; else empty): "
-                                           "each finishes “Call 911 (the site's emergency number) or go to the emergency room if you have: …”."},
+                                           f"each finishes “Call {settings.HEALTHLIB_EMERGENCY_NUMBER} or go to the emergency room if you have: …”."},
         "categories": {"type": "array", "items": {"$ref": "#/components/schemas/Category"}},
         "url": {"type": "string", "format": "uri"}, "api_url": {"type": "string", "format": "uri"},
         "updated_at": {"type": "string", "format": "date-time"},

@@ -86,7 +86,7 @@ class ArticleSource:
             reviewed_on=article.reviewed_on,
             reviewed_by=article.reviewed_by,
             status=article.status,
-            emergency=list(article.emergency_signs),
+            emergency=list(article.emergency_signs) if article.kind_info.has_emergency_signs else [],
             redirect_from=[redirect.old_slug for redirect in article.redirects.all()],
             sections={section.kind: section.markdown for section in article.sections.all()},
         )

@@ -8,6 +8,7 @@ from its sections' separate histories to us.
 """
 
 import difflib
+import json
 from dataclasses import dataclass
 
 from django.utils.html import escape
@@ -134,13 +135,20 @@ def apply_version(article, version, keep_slug=False):
             setattr(article, name, content[name])
     if article.kind not in Article.Kind.values:
         article.kind = Article.Kind.CONDITION
-    if not article.kind_info.has_emergency_signs:
-        article.emergency_signs = []  # a version from before the field, restored into a kind without them
     article.save()
     article.categories.set(content["categories"])
     article.related.set(content["related"])
     article.set_sections(content["sections"])
     return notes
+
+
+def stored_field_names(version):
+    """The names of the fields ``version`` actually saved (``field_dict`` fills in the
+    model's defaults for fields added since); every field for a format other than JSON."""
+    if version.format != "json":
+        return {field.name for field in Article._meta.get_fields()}
+    fields = json.loads(version.serialized_data)[0]["fields"]
+    return {"id", *fields}
 
 
 def content_of_version(article, version, keep_slug=False):
@@ -153,7 +161,10 @@ def content_of_version(article, version, keep_slug=False):
     each named in a note.
     """
     data, notes = version.field_dict, []
-    content = {name: data[name] for name in RESTORED_FIELDS if name in data}
+    # A field added after the version was saved (emergency signs, in versions from before
+    # migration 0014) comes back as the model's default: keep the article's own value instead.
+    stored = stored_field_names(version)
+    content = {name: data[name] if name in stored else getattr(article, name) for name in RESTORED_FIELDS if name in data}
     if keep_slug:
         content["slug"] = article.slug
     wanted = content.get("slug", article.slug)

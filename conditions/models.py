@@ -248,7 +248,10 @@ class Article(models.Model):
         # Text as pasted, in one form (conditions.text): NFC, no soft hyphens or zero-width characters.
         self.title, self.summary, self.published_title = clean(self.title), clean(self.summary), clean(self.published_title)
         self.also_known_as = clean_all(self.also_known_as or [])
-        self.emergency_signs = clean_all(self.emergency_signs or [])
+        # Only condition and symptom articles have emergency signs: a kind changed by a path that
+        # skips the form's check (a version restored, an old draft published) leaves none behind.
+        info = KINDS.get(self.kind)
+        self.emergency_signs = clean_all(self.emergency_signs or []) if info is None or info.has_emergency_signs else []
         previous = getattr(self, "_saved_link_state", None)
         if self.is_published:
             self.published_at = self.published_at or timezone.now()
@@ -411,8 +414,9 @@ class ArticleDraft(models.Model):
     read ``Article`` only). Publishing it copies it into the article; discarding deletes it.
 
     ``content`` holds what the editor's form holds: ``title``, ``slug``, ``kind``,
-    ``schema_type``, ``summary``, ``also_known_as`` (list), ``categories`` and ``related``
-    (lists of primary keys) and ``sections`` (``{section kind: markdown}``).
+    ``schema_type``, ``summary``, ``also_known_as`` and ``emergency_signs`` (lists of
+    str), ``categories`` and ``related`` (lists of primary keys) and ``sections``
+    (``{section kind: markdown}``).
     """
 
     class Status(models.TextChoices):

@@ -8,6 +8,10 @@ articles; a category; a deleted image), and never for drafts. One replacement
 retires every cached page on every server at once; nothing per-server has to be purged, and old
 entries simply expire.
 
+The key also carries the page-wide settings (``settings_fingerprint``), and a release
+retires every page (``manage.py invalidate_page_cache``, run by the release unit and by
+``make setup``), since new code may render any page differently.
+
 Django's own ``cache_page`` cannot do this: its key prefix is fixed when the view is
 decorated. Responses get a strong ``ETag`` (a hash of the body) and ``Last-Modified``
 (the newest published article), and ``ConditionalGetMiddleware`` answers revalidations
@@ -50,6 +54,17 @@ def bump_content_version():
     caches["default"].set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
 
 
+# Settings every page shows: a page cached under other values is another page.
+PAGE_SETTINGS = ("HEALTHLIB_SITE_NAME", "HEALTHLIB_EMERGENCY_NUMBER")
+
+
+def settings_fingerprint():
+    """A short hash of the ``PAGE_SETTINGS`` values: changing one (a new emergency number)
+    retires the cached pages without waiting for a content change."""
+    values = "\x1f".join(str(getattr(settings, name)) for name in PAGE_SETTINGS)
+    return hashlib.sha256(values.encode()).hexdigest()[:12]
+
+
 def _last_modified():
     """``HEALTHLIB_PAGES_LAST_MODIFIED``: a dotted path to a callable giving the newest
     change to what public pages show (a datetime or ``None``), for ``Last-Modified``."""
@@ -80,8 +95,9 @@ def public_page(view=None, *, query_params=()):
             patch_cache_control(response, private=True, no_cache=True)
             return response
         pages = caches["pages"]
-        key = "page:%s:%s" % (
+        key = "page:%s:%s:%s" % (
             content_version(),
+            settings_fingerprint(),
             hashlib.sha256(f"{request.scheme}://{request.get_host()}{request.path}?{request.GET.urlencode()}".encode()).hexdigest(),
         )
         cached = pages.get(key)

@@ -9,7 +9,7 @@ import re
 import pytest
 from django.core.management import call_command
 
-from conditions.content_format import parse
+from conditions.content_format import ArticleSource, dump, parse
 from conditions.models import Article, ArticleDraft
 
 from .test_editors import ADD_URL, add_and_publish, change_url, form_data
@@ -148,3 +148,34 @@ def test_editors_change_them_as_unpublished_changes_with_history(client, editor,
     first = re.findall(r"/history/(\d+)/compare/", history)[-1]
     compare = client.get(f"/admin/conditions/article/{article.pk}/history/{first}/compare/").content.decode()
     assert "<th scope=\"row\">Emergency signs</th>" in compare and "Chest pain</ins>" in compare
+
+
+def test_restoring_a_version_from_before_the_field_keeps_the_signs(client, reviewer):
+    import reversion
+    from reversion.models import Version
+
+    client.force_login(reviewer)
+    article = Article.objects.get(slug="septic-arthritis")
+    signs = list(article.emergency_signs)
+    with reversion.create_revision():
+        article.save()
+    version = Version.objects.get_for_object(article).first()
+    data = json.loads(version.serialized_data)
+    del data[0]["fields"]["emergency_signs"]  # as saved before migration 0014
+    data[0]["fields"]["summary"] = "The summary as it was before."
+    Version.objects.filter(pk=version.pk).update(serialized_data=json.dumps(data))
+    response = client.post(f"/admin/conditions/article/{article.pk}/history/{version.pk}/restore/", {"version": article.version})
+    assert response.status_code == 302
+    draft = ArticleDraft.objects.get(article=article)  # a live article's restore waits for review
+    assert draft.content["summary"] == "The summary as it was before."
+    assert draft.content["emergency_signs"] == signs, "a version without the field keeps the article's signs"
+
+
+def test_a_kind_without_emergency_signs_keeps_none():
+    article = Article.objects.get(slug="knee-pain")
+    article.kind = Article.Kind.TEST  # as a restored version or an old draft might, past the form's check
+    article.save()
+    assert Article.objects.get(pk=article.pk).emergency_signs == []
+    Article.objects.filter(slug="mri").update(emergency_signs=["Fever"])  # a raw write
+    source = ArticleSource.from_article(Article.objects.get(slug="mri"))
+    assert source.emergency == [] and "emergency:" not in dump(source), "the export stays importable"

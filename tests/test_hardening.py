@@ -460,3 +460,26 @@ def test_rate_limits_count_visitors_behind_a_trusted_load_balancer(client, setti
     direct = {"REMOTE_ADDR": "198.51.100.9"}
     codes = [client.get("/search/", {"q": "bone"}, HTTP_X_FORWARDED_FOR=f"203.0.113.{n}", **direct).status_code for n in range(10, 13)]
     assert codes == [200, 200, 429]
+
+
+@pytest.mark.django_db
+def test_an_error_while_reading_the_index_is_the_friendly_503_and_the_next_search_reopens(tmp_path):
+    import struct
+
+    from conditions.search.base import SearchTooComplex, SearchUnavailable
+    from conditions.search.whoosh import WhooshSearchBackend
+
+    backend = WhooshSearchBackend(tmp_path / "index")
+    backend.rebuild(SearchDocument.from_article(a) for a in Article.objects.published().prefetch_related("sections", "categories"))
+    assert backend.search("osteoporosis").total
+    before = backend._local.searcher
+    with pytest.raises(SearchUnavailable, match="unpack requires"):
+        with backend._searcher():
+            struct.unpack("<q", b"short")  # what a segment file cut short raises while its postings are read
+    assert backend._local.searcher is None, "the damaged searcher is forgotten"
+    assert backend.search("osteoporosis")[0].slug == "osteoporosis"
+    assert backend._local.searcher is not before, "the next search reopened the index"
+    with pytest.raises(SearchTooComplex):  # the query's own outcomes pass through unchanged
+        with backend._searcher():
+            raise SearchTooComplex
+    assert backend._local.searcher is not None

@@ -78,3 +78,27 @@ def test_a_database_made_before_the_search_app_migrates_without_losing_anything(
                                             "from conditions.search.models import SearchWord; "
                                             "print(PostgresSearchBackend().search('quokkas')[0].slug, SearchWord.objects.get().word)")
         assert found.split()[-2:] == ["x", "quokka"], "the index's rows survive, their vectors recomputed by the database"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pending_changes_saved_before_emergency_signs_get_the_live_articles():
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    from conditions.models import Article, ArticleDraft
+
+    # A transactional test may start from an emptied database: an article of its own.
+    article = Article.objects.create(title="Quokka Fever", slug="quokka-fever", summary="s", status="published",
+                                     emergency_signs=["A very high fever"])
+    executor = MigrationExecutor(connection)
+    executor.migrate([("conditions", "0014_article_emergency_signs")])
+    try:
+        old = executor.loader.project_state([("conditions", "0014_article_emergency_signs")]).apps
+        content = {"title": "Quokka Fever", "slug": "quokka-fever", "summary": "Edited before the field existed."}
+        old.get_model("conditions", "ArticleDraft").objects.create(article_id=article.pk, content=content)
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
+    draft = ArticleDraft.objects.get(article=article)
+    assert draft.content == {**content, "emergency_signs": ["A very high fever"]}, "the live article's signs: publishing keeps them"

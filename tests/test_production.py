@@ -1,6 +1,7 @@
 """Production: settings from the environment, the shared page cache, health, logs, backups,
 and two real app servers sharing one PostgreSQL and one Redis."""
 
+import io
 import json
 import logging
 import os
@@ -12,6 +13,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.cache import caches
+from django.core.management import call_command
 from django.db import connection
 
 from conditions.models import Article, Category
@@ -37,6 +39,11 @@ def test_production_refuses_to_start_without_a_required_setting(missing, tmp_pat
     assert f"{missing} must be set in the environment for production" in result.stderr
 
 
+def test_production_refuses_an_empty_emergency_number(tmp_path):
+    result = manage("check", env={**PRODUCTION_ENV, "HEALTHLIB_EMERGENCY_NUMBER": " ", "HEALTHLIB_DATA_DIR": str(tmp_path)})
+    assert result.returncode != 0 and "HEALTHLIB_EMERGENCY_NUMBER is empty" in result.stderr
+
+
 def test_production_refuses_a_per_process_cache(tmp_path):
     env = {**PRODUCTION_ENV, "REDIS_URL": "", "CACHE_URL": "locmem://", "HEALTHLIB_DATA_DIR": str(tmp_path)}
     result = manage("check", env=env)
@@ -59,6 +66,18 @@ def page_cache(settings):
     caches["pages"].clear()
     yield
     caches["pages"].clear()
+
+
+@pytest.mark.django_db
+def test_a_new_emergency_number_or_a_release_retires_cached_pages(client, page_cache, settings):
+    url = "/conditions/septic-arthritis/"
+    assert client.get(url)["X-Cache"] == "miss" and client.get(url)["X-Cache"] == "hit"
+    settings.HEALTHLIB_EMERGENCY_NUMBER = "999"
+    page = client.get(url)
+    assert page["X-Cache"] == "miss" and "Call 999 or go to the emergency room" in page.content.decode()
+    assert client.get(url)["X-Cache"] == "hit"
+    call_command("invalidate_page_cache", stdout=io.StringIO())
+    assert client.get(url)["X-Cache"] == "miss", "a release retires every cached page"
 
 
 @pytest.mark.django_db

@@ -2,13 +2,16 @@
 without soft hyphens, zero-width characters or stray byte-order marks, whichever way it
 comes in (a source file, the admin form, a query), on both search backends."""
 
+import html as html_module
+import re
 import unicodedata
 
 import pytest
+from django.utils.html import escape
 
 from conditions.importer import import_content
 from conditions.models import Article
-from conditions.search.documents import name_key, parse_query
+from conditions.search.documents import clean_query, name_key, parse_query
 from conditions.search.highlight import snippet, word_pattern
 from conditions.text import INVISIBLE, clean
 
@@ -146,6 +149,12 @@ def test_the_printed_address_is_the_articles_own_whatever_the_query_string(clien
 def test_mixed_scripts_and_right_to_left_queries_answer_200(backend, client, query):
     page = client.get("/search/", {"q": query})
     assert page.status_code == 200
-    assert f"“{query}”" in page.content.decode() or "results" in page.context, "the page answers about what was typed"
+    shown = page.context["query"]
+    assert shown and shown == clean_query(query), "the words as typed, without invisible or direction characters"
+    html = page.content.decode()
+    heading = html_module.unescape(re.search(r"<h1>(.*?)</h1>", html, re.S).group(1))
+    assert heading == f"Search results for “{shown}”"
+    box = re.search(r'<input id="header-search-q"[^>]*>', html).group(0)
+    assert f'value="{escape(shown)}"' in box, "the header box keeps the query"
     assert client.get("/search/suggest/", {"q": query}).status_code == 200
     assert client.get("/api/v1/search/", {"q": query}).status_code == 200

@@ -149,6 +149,9 @@ class WhooshSearchBackend(BaseSearchBackend):
             return None
 
     def _open(self, create=False):
+        """``(index, live folder)``. Readers get ``_WholeFileStorage``; writers (``create``)
+        read the few postings an update needs through the file, without copying the index."""
+        storage = _ReadThroughStorage if create else _WholeFileStorage
         for attempt in range(OPEN_ATTEMPTS):
             live = self._live_dir()
             try:
@@ -156,7 +159,7 @@ class WhooshSearchBackend(BaseSearchBackend):
                     if not create:
                         raise SearchUnavailable("the search index has not been built")
                     return self._swap_in(self._new_dir(empty=True)), None
-                return _WholeFileStorage(str(live)).open_index(schema=self.schema), live
+                return storage(str(live)).open_index(schema=self.schema), live
             except FileNotFoundError:
                 # A writer in another process committed between Whoosh listing the newest
                 # table of contents and reading it (a commit deletes the one before): again.
@@ -244,7 +247,7 @@ class WhooshSearchBackend(BaseSearchBackend):
         live = self._live_dir()
         if live is not None and live.is_dir():
             # The folder's lock file, without reading the (possibly corrupt) index itself.
-            old_lock = FileStorage(str(live)).lock("WRITELOCK")
+            old_lock = FileStorage(str(live)).lock(f"{index._DEF_INDEX_NAME}_WRITELOCK")  # the name ix.writer() locks
             old_lock.acquire(blocking=True)
         try:
             if processes > 1:
@@ -677,6 +680,13 @@ class _WholeFileStorage(FileStorage):
     def open_file(self, name, **kwargs):
         with open(self._fpath(name), "rb") as file:
             return BufferFile(file.read(), name=name, **kwargs)
+
+
+class _ReadThroughStorage(FileStorage):
+    """A Whoosh folder read through the file, never memory-mapped (see ``_WholeFileStorage``): for writers."""
+
+    def __init__(self, path):
+        super().__init__(path, supports_mmap=False)
 
 
 class _Borrowed:

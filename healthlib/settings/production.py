@@ -15,7 +15,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import DATA_DIR, MIDDLEWARE, tune_sqlite
+from .base import DATA_DIR, HEALTHLIB_EMERGENCY_NUMBER, MIDDLEWARE, tune_sqlite
 
 
 def required(name):
@@ -54,6 +54,9 @@ SECRET_KEY = required("SECRET_KEY")
 if len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("SECRET_KEY must be at least 50 characters: python -c 'import secrets; print(secrets.token_urlsafe(60))'")
 ALLOWED_HOSTS = [host.strip() for host in required("ALLOWED_HOSTS").split(",") if host.strip()]
+if not HEALTHLIB_EMERGENCY_NUMBER.strip():
+    raise ImproperlyConfigured("HEALTHLIB_EMERGENCY_NUMBER is empty: pages would say 'Call  or go to the emergency room'; "
+                               "leave it unset for 911 or give your country's number")
 CSRF_TRUSTED_ORIGINS = [origin.strip() for origin in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if origin.strip()]
 
 DATABASES = {
