@@ -326,7 +326,7 @@ def test_search_results_on_a_phone_put_the_first_result_on_the_first_screen(brow
     filters = page.locator("details.filters--compact")
     assert filters.is_visible() and filters.get_attribute("open") is None
     assert not page.locator(".filters--sidebar").is_visible()
-    symptoms = filters.get_by_role("link", name=re.compile(r"^Symptoms \(\d+\)$"))
+    symptoms = filters.get_by_role("link", name=re.compile(r"^Symptoms \(\d+\)$"), include_hidden=True)
     assert symptoms.count() == 1 and not symptoms.is_visible(), "the filters wait behind the closed control"
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / f"search-results-{width}.png")
