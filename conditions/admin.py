@@ -13,6 +13,8 @@ its "recover" page replaced: a recovery accepts only a version of a deleted arti
 brings back that article and its own sections, and always as a draft.
 """
 
+import re
+
 import reversion
 from django import forms
 from django.conf import settings
@@ -33,9 +35,19 @@ from markdownx.widgets import AdminMarkdownxWidget
 from reversion.admin import VersionAdmin
 from reversion.models import Version
 
-from . import history, markdown, readability, workflow
+from . import codes, history, markdown, readability, workflow
 from .kinds import KINDS, sections_of
-from .models import Article, ArticleDraft, ArticleImage, ArticleRedirect, Category, SectionKind, render_unsaved_sections, review_interval_years
+from .models import (
+    Article,
+    ArticleCode,
+    ArticleDraft,
+    ArticleImage,
+    ArticleRedirect,
+    Category,
+    SectionKind,
+    render_unsaved_sections,
+    review_interval_years,
+)
 from .navigation import kind_trail
 from .permissions import can_publish, check_change
 from .text import clean as clean_text
@@ -97,6 +109,34 @@ class LinesField(forms.CharField):
         return self.to_python(self.prepare_value(initial or [])) != self.to_python(data)
 
 
+class CodesField(LinesField):
+    """ICD-10-CM codes, one per line or separated by commas or spaces (as copied from a chart)."""
+
+    def to_python(self, value):
+        text = forms.CharField.to_python(self, value) or ""
+        return list(dict.fromkeys(code.upper() for code in re.split(r"[\s,;]+", text) if code))
+
+
+class CodeFilter(admin.SimpleListFilter):
+    """The articles carrying an ICD-10-CM code, or one under a category (``M17`` finds ``M17.11``)."""
+
+    title = "ICD-10-CM code"
+    parameter_name = "code"
+
+    def lookups(self, request, model_admin):
+        used = ArticleCode.objects.values_list("code", flat=True).distinct().order_by("code")
+        return [("none", "No code"), *((code, codes.dotted(code)) for code in used)]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "none":
+            return queryset.filter(code_rows__isnull=True)
+        compacted = codes.compact(value) if value else None
+        if compacted:
+            return queryset.filter(code_rows__code__startswith=compacted).distinct()
+        return queryset
+
+
 class SectionField(forms.CharField):
     """A section's Markdown, stored with LF line endings (browsers send CR LF), so an
     unchanged section is unchanged to the form and to History."""
@@ -116,6 +156,11 @@ EMERGENCY_SIGNS_HELP = (
 
 class ArticleForm(forms.ModelForm):
     also_known_as = LinesField(required=False, help_text="One name per line: abbreviations, British spellings, lay terms.")
+    codes = CodesField(
+        required=False, label="ICD-10-CM codes",
+        help_text="Condition and symptom articles only. The diagnosis codes a patient's chart may carry for this topic, one per line "
+                  "or separated by commas: a code or a category (M81.0, M17, R52). A hospital portal sending M17.11 finds an article "
+                  "coded M17.1 or M17. Checked against the ICD-10-CM code set (April 2026).")
     emergency_signs = LinesField(
         required=False, label="Emergency signs",
         help_text=EMERGENCY_SIGNS_HELP)
@@ -129,8 +174,8 @@ class ArticleForm(forms.ModelForm):
 
     class Meta:
         model = Article
-        fields = ["title", "slug", "kind", "schema_type", "summary", "also_known_as", "emergency_signs", "categories", "related", "status",
-                  "reviewed_on", "reviewed_by"]
+        fields = ["title", "slug", "kind", "schema_type", "summary", "also_known_as", "emergency_signs", "codes", "categories", "related",
+                  "status", "reviewed_on", "reviewed_by"]
 
     def __init__(self, *args, user=None, sections_kind=None, action=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -437,7 +482,7 @@ class ArticleImageAdmin(admin.ModelAdmin):
 class ArticleAdmin(VersionAdmin):
     form = ArticleForm
     list_display = ["title", "kind", "state", "grade", "reviewed_on", "next_review", "updated_at", "version_input"]
-    list_filter = ["kind", "status", ReviewOverdueFilter, ReadingGradeFilter, "categories"]
+    list_filter = ["kind", "status", ReviewOverdueFilter, ReadingGradeFilter, CodeFilter, "categories"]
     search_fields = ["title", "slug", "summary"]
     autocomplete_fields = ["categories", "related"]
     prepopulated_fields = {"slug": ["title"]}
@@ -465,7 +510,7 @@ class ArticleAdmin(VersionAdmin):
         editable = obj is None or self.has_change_permission(request, obj)
         kind = sections_kind(request, obj)
         return [
-            (None, {"fields": ["title", "slug", "kind", "schema_type", "summary", "also_known_as", "emergency_signs"]}),
+            (None, {"fields": ["title", "slug", "kind", "schema_type", "summary", "also_known_as", "emergency_signs", "codes"]}),
             (f"Sections of a {Article.Kind(kind).label.lower()} article (in page order)",
              {"fields": ["sections_kind", *section_fields(kind)], "description": render_to_string("admin/conditions/article/writing_guide.html")}
              if editable else {"fields": ["rendered_sections"]}),

@@ -3,10 +3,12 @@
     /api/v1/articles/               published articles, paginated; ?kind=&category=&updated_since=&page=&page_size=
     /api/v1/articles/<slug>/        one article: metadata, each section as Markdown and sanitized HTML
     /api/v1/search/?q=              the site's ranked search results; ?kind=&category=&page=
+    /api/v1/codes/?code=            articles by ICD-10-CM code, with the hierarchy's fallback (conditions.infobutton)
+    /api/v1/infobutton/             the HL7 Infobutton knowledge request (conditions.infobutton); also at /infobutton/
     /api/v1/openapi.json            the OpenAPI 3.1 description of all of this
 
 Plain Django views and a hand-written OpenAPI document rather than Django REST Framework:
-four read-only endpoints do not justify a framework, and writing the schema by hand keeps
+a handful of read-only endpoints do not justify a framework, and writing the schema by hand keeps
 it exact (Schemathesis checks every response against it in the test suite). Every
 response allows any origin (CORS, no credentials); successful responses carry a strong
 ``ETag`` (a hash of the body) and ``Last-Modified``, and ``ConditionalGetMiddleware``
@@ -40,12 +42,15 @@ from django.views.decorators.csrf import csrf_exempt
 from healthlib.pagecache import public_page
 from healthlib.ratelimit import over_limit, running_slot
 
+from . import codes, infobutton
 from .kinds import KINDS
 from .models import Article, ArticleRedirect, Category
 from .search import get_backend
 from .search.base import SearchTooComplex, SearchUnavailable
 from .search.documents import ABSURD_QUERY_LENGTH, clean_query
 
+# What an ICD-10-CM code may look like in a request (conditions.codes.WELL_FORMED_RE, either case).
+CODE_PATTERN = r"^[A-Za-z][0-9][0-9A-Za-z](\.?[0-9A-Za-z]{1,4})?$"
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
 SEARCH_PAGE_SIZE = 10  # as on the search page
@@ -142,7 +147,8 @@ def _item(request, article):
         "summary": article.summary,
         "also_known_as": list(article.also_known_as),
         # Condition and symptom articles: "Call <emergency number> or go to the emergency room if you have: …".
-        "emergency_signs": list(article.emergency_signs) if article.kind_info.has_emergency_signs else [],
+        "emergency_signs": list(article.emergency_signs) if article.kind_info.is_problem else [],
+        "codes": list(article.codes) if article.kind_info.is_problem else [],
         "categories": [{"slug": c.slug, "name": c.name} for c in article.categories.all()],
         "url": _absolute(request, article.get_absolute_url()),
         "api_url": _absolute(request, reverse("api-article", args=[article.slug])),
@@ -301,6 +307,37 @@ def _search(request):
 
 
 @api_view
+def code_lookup(request):
+    """``/api/v1/codes/?code=M17.11&code=E55.9``: one list of articles per code (``conditions.infobutton``)."""
+    try:
+        asked = infobutton.parse_codes(request.GET.getlist("code"), "code")
+    except infobutton.RequestError as error:
+        raise ApiError(400, str(error)) from None
+    results = [
+        {"code": codes.dotted(code), "matched": codes.dotted(matched) if matched else None,
+         "articles": [infobutton.article_summary(request, found) for found in articles]}
+        for code, (matched, articles) in infobutton.lookup(asked).items()
+    ]
+    moments = [item["updated_at"] for result in results for item in result["articles"]]
+    return _last_modified(_json({"code_system": codes.CODE_SYSTEM, "results": results}), moments)
+
+
+@api_view
+def knowledge_request(request):
+    """``/infobutton/``: the HL7 Infobutton URL-based knowledge request (``conditions.infobutton``)."""
+    if request.GET.get(infobutton.DISPLAY_NAME) and (retry_after := over_limit(request, "search", settings.HEALTHLIB_SEARCH_RATE_LIMIT)):
+        return _too_many(retry_after)  # a display name may be searched for: the search limits apply
+    status, data, response_type = infobutton.knowledge_request(request)
+    if status != 200:
+        return _json(data, status)
+    if response_type == "application/json":
+        response = _json(data)
+    else:
+        response = HttpResponse(infobutton.atom(request, data), content_type="application/atom+xml; charset=utf-8")
+    return _last_modified(response, [infobutton.latest_change(data)])
+
+
+@api_view
 def openapi(request):
     return _json(openapi_document(request))
 
@@ -321,6 +358,8 @@ def openapi_document(request):
         "emergency_signs": {"type": "array", "items": {"type": "string"},
                             "description": "Signs that need emergency care now (condition and symptom articles; else empty): "
                                            f"each finishes “Call {settings.HEALTHLIB_EMERGENCY_NUMBER} or go to the emergency room if you have: …”."},
+        "codes": {"type": "array", "items": {"type": "string"},
+                  "description": "ICD-10-CM codes or categories, dotted (condition and symptom articles; else empty)."},
         "categories": {"type": "array", "items": {"$ref": "#/components/schemas/Category"}},
         "url": {"type": "string", "format": "uri"}, "api_url": {"type": "string", "format": "uri"},
         "updated_at": {"type": "string", "format": "date-time"},
@@ -343,6 +382,35 @@ def openapi_document(request):
                           "title": {"type": "string"}, "url": {"type": "string", "format": "uri"},
                           "summary": {"type": "string"}, "matched_name": nullable_string, "section": nullable_string,
                           "snippet": {**nullable_string, "description": "HTML: escaped text with <mark> around matched words."}}}
+
+    coded = {"type": "object", "additionalProperties": False,
+             "required": ["slug", "kind", "title", "url", "summary", "also_known_as", "codes", "reviewed_on", "updated_at"],
+             "properties": {"slug": {"type": "string"}, "kind": kind_schema, "title": {"type": "string"},
+                            "url": {"type": "string", "format": "uri"}, "summary": {"type": "string"},
+                            "also_known_as": {"type": "array", "items": {"type": "string"}},
+                            "codes": {"type": "array", "items": {"type": "string"}},
+                            "reviewed_on": {"type": ["string", "null"], "format": "date",
+                                            "description": "The last medical review; null unless one is recorded."},
+                            "updated_at": {"type": "string", "format": "date-time"}}}
+    code_param = {"name": "code", "in": "query", "required": True, "style": "form", "explode": True,
+                  "description": f"ICD-10-CM codes (repeat the parameter, or separate with commas; at most {infobutton.MAX_CODES}); "
+                                 "case and the dot do not matter (m170, M17.0).",
+                  "schema": {"type": "array", "minItems": 1, "maxItems": infobutton.MAX_CODES,
+                             "items": {"type": "string", "pattern": CODE_PATTERN}}}
+    infobutton_params = [
+        {"name": infobutton.CODE, "in": "query", "description": "An ICD-10-CM code from the patient's chart (needs the code system).",
+         "schema": {"type": "string", "pattern": CODE_PATTERN}},
+        {"name": infobutton.CODE_SYSTEM, "in": "query", "description": f"The code system's OID: {codes.CODE_SYSTEM_OID} (ICD-10-CM).",
+         "schema": {"type": "string", "enum": [codes.CODE_SYSTEM_OID]}},
+        {"name": infobutton.DISPLAY_NAME, "in": "query", "description": "The diagnosis's name, searched for when no code matches "
+                                                                        "(needed when no code is sent).",
+         "schema": {"type": "string", "maxLength": ABSURD_QUERY_LENGTH}},
+        {"name": infobutton.RESPONSE_TYPE, "in": "query", "description": "text/xml (Atom, the default) or application/json.",
+         "schema": {"type": "string", "enum": list(infobutton.RESPONSE_TYPES)}},
+        {"name": infobutton.LANGUAGE, "in": "query", "description": "The reader's language (ISO 639-1); only English (en) is "
+                                                                     "available, and another language is answered in English with a note.",
+         "schema": {"type": "string", "pattern": "^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$"}},
+    ]
 
     def json_response(description, schema, headers=None):
         response = {"description": description, "content": {"application/json": {"schema": schema}}}
@@ -415,8 +483,53 @@ def openapi_document(request):
                                                    "or no quotation marks.", {"$ref": "#/components/schemas/Error"}),
                               "503": json_response("Search is temporarily unavailable.", {"$ref": "#/components/schemas/Error"}), **common},
             }},
+            "/codes/": {"get": {
+                "operationId": "lookupCodes", "summary": "Articles for ICD-10-CM codes, one list per code",
+                "description": "Each code finds the published articles carrying it or, failing that, its nearest ancestor in the "
+                               "ICD-10-CM hierarchy (M17.11, then M17.1, then M17); `matched` says which. An unknown but "
+                               "well-formed code answers an empty list.",
+                "parameters": [code_param],
+                "responses": {"200": json_response("One result per code asked for, in order.", {
+                    "type": "object", "required": ["code_system", "results"], "additionalProperties": False,
+                    "properties": {"code_system": {"type": "string", "const": codes.CODE_SYSTEM},
+                                   "results": {"type": "array", "items": {
+                                       "type": "object", "required": ["code", "matched", "articles"], "additionalProperties": False,
+                                       "properties": {"code": {"type": "string"}, "matched": nullable_string,
+                                                      "articles": {"type": "array", "items": {"$ref": "#/components/schemas/CodedArticle"}}}}}}},
+                    caching), **common},
+            }},
+            "/infobutton/": {
+                "get": {
+                    "operationId": "infobutton", "summary": "HL7 Infobutton knowledge request (URL-based)",
+                    "description": "Up to three articles for a code on a patient's chart, as an Atom feed (text/xml) or JSON. "
+                                   "Other Infobutton parameters are accepted and ignored. The same endpoint answers at the "
+                                   "site's root, /infobutton/, where Infobutton managers usually expect it.",
+                    "parameters": infobutton_params,
+                    "responses": {
+                        "200": {"description": "The articles.", "headers": caching, "content": {
+                            "application/atom+xml": {"schema": {"type": "string"}},
+                            "application/json": {"schema": {
+                                "type": "object", "additionalProperties": False,
+                                "required": ["code_system", "codes", "display_name", "matched_by", "language", "note", "articles"],
+                                "properties": {
+                                    "code_system": nullable_string,
+                                    "codes": {"type": "array", "items": {"type": "object", "required": ["code", "matched"],
+                                                                        "additionalProperties": False,
+                                                                        "properties": {"code": {"type": "string"}, "matched": nullable_string}}},
+                                    "display_name": nullable_string,
+                                    "matched_by": {"type": ["string", "null"], "enum": ["code", "display_name", None]},
+                                    "language": {"type": "string"}, "note": nullable_string,
+                                    "articles": {"type": "array", "maxItems": infobutton.INFOBUTTON_ARTICLES,
+                                                 "items": {"$ref": "#/components/schemas/CodedArticle"}}}}}}},
+                        "422": json_response("The display name is too complex to search within the time budget.",
+                                             {"$ref": "#/components/schemas/Error"}),
+                        "503": json_response("Search is temporarily unavailable (a display name could not be searched).",
+                                             {"$ref": "#/components/schemas/Error"}),
+                        **common},
+                }},
         },
-        "components": {"schemas": {"Error": error, "Category": category, "Article": item, "ArticleDetail": detail, "Hit": hit}},
+        "components": {"schemas": {"Error": error, "Category": category, "Article": item, "ArticleDetail": detail, "Hit": hit,
+                                   "CodedArticle": coded}},
     }
 
 
@@ -424,5 +537,7 @@ urlpatterns = [
     path("articles/", articles, name="api-articles"),
     path("articles/<str:slug>/", article, name="api-article"),
     path("search/", search, name="api-search"),
+    path("codes/", code_lookup, name="api-codes"),
+    path("infobutton/", knowledge_request, name="api-infobutton"),  # also at /infobutton/ (healthlib.urls)
     path("openapi.json", openapi, name="api-openapi"),
 ]

@@ -19,15 +19,16 @@ from pathlib import Path
 
 import yaml
 
+from .codes import validate_all
 from .kinds import KINDS, SectionKind, sections_of
 from .markdown import ANY_WIKILINK_RE, WIKILINK_RE
 from .models import Article
 from .text import clean
-from .validators import SLUG_RE, emergency_signs_problem
+from .validators import SLUG_RE, codes_problem, emergency_signs_problem
 
 REQUIRED_KEYS = ("title", "slug", "summary")
 KEYS = ("title", "slug", "kind", "schema_type", "summary", "also_known_as", "categories", "related", "reviewed_on", "reviewed_by", "status",
-        "emergency", "redirect_from")
+        "emergency", "codes", "redirect_from")
 SECTION_BY_HEADING = {label.casefold(): kind for kind, label in SectionKind.choices}
 FENCE_RE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
 HEADING_RE = re.compile(r"^(#{1,2})(?:[ \t]+(.*?))?[ \t]*#*[ \t]*$")
@@ -59,6 +60,7 @@ class ArticleSource:
     reviewed_by: str = ""
     status: str = Article.Status.DRAFT
     emergency: list = field(default_factory=list)  # Article.emergency_signs, in the editor's order
+    codes: list = field(default_factory=list)  # ICD-10-CM, dotted (conditions.codes)
     redirect_from: list = field(default_factory=list)  # the article's former slugs (models.ArticleRedirect)
     sections: dict = field(default_factory=dict)
     # Where things are in the file, for error messages only.
@@ -86,7 +88,8 @@ class ArticleSource:
             reviewed_on=article.reviewed_on,
             reviewed_by=article.reviewed_by,
             status=article.status,
-            emergency=list(article.emergency_signs) if article.kind_info.has_emergency_signs else [],
+            emergency=list(article.emergency_signs) if article.kind_info.is_problem else [],
+            codes=list(article.codes) if article.kind_info.is_problem else [],
             redirect_from=[redirect.old_slug for redirect in article.redirects.all()],
             sections={section.kind: section.markdown for section in article.sections.all()},
         )
@@ -224,6 +227,11 @@ def _check_front_matter(path, meta, key_lines):
     problem = emergency_signs_problem(kind, emergency)
     if problem:
         fail("emergency", problem)
+    codes = text_list("codes", "ICD-10-CM codes")
+    problem = codes_problem(kind, codes)
+    if problem:
+        fail("codes", problem)
+    codes = validate_all(codes)
     status = text("status", Article.Status.DRAFT)
     if status not in Article.Status.values:
         fail("status", f"unknown status '{status}'; use one of: {', '.join(Article.Status.values)}")
@@ -248,6 +256,7 @@ def _check_front_matter(path, meta, key_lines):
         "reviewed_by": text("reviewed_by", max_length=200),
         "status": status,
         "emergency": emergency,
+        "codes": codes,
         "redirect_from": redirect_from,
     }
 
@@ -346,6 +355,8 @@ def dump(source):
     out.append(f"status: {source.status}")
     if source.emergency:
         out.append(f"emergency: {_yaml_value(source.emergency, flow=True)}")
+    if source.codes:
+        out.append(f"codes: {_yaml_value(source.codes, flow=True)}")
     if source.redirect_from:
         out.append(f"redirect_from: {_yaml_value(source.redirect_from, flow=True)}")
     out.append("---")

@@ -19,13 +19,13 @@ from .kinds import sections_of
 from .models import Article, ArticleSection, Category, SectionKind
 
 COMPARED_FIELDS = [("title", "Title"), ("slug", "Address (slug)"), ("kind", "Kind"), ("summary", "Summary"),
-                   ("also_known_as", "Also known as"), ("emergency_signs", "Emergency signs"), ("status", "Status"),
+                   ("also_known_as", "Also known as"), ("codes", "ICD-10-CM codes"), ("emergency_signs", "Emergency signs"), ("status", "Status"),
                    ("reviewed_on", "Last reviewed"), ("reviewed_by", "Reviewed by"), ("categories", "Categories"),
                    ("related", "Related articles")]
 # What a restore or a recovery brings back from a version; the workflow fields (status,
 # review, publication) are never taken from a version: publishing is a separate,
 # permissioned step (conditions.permissions).
-RESTORED_FIELDS = ["title", "slug", "kind", "schema_type", "summary", "also_known_as", "emergency_signs"]
+RESTORED_FIELDS = ["title", "slug", "kind", "schema_type", "summary", "also_known_as", "codes", "emergency_signs"]
 
 
 @dataclass
@@ -99,7 +99,7 @@ def _snapshot(data, category_ids, related_ids, sections):
     out = {}
     for name, label in COMPARED_FIELDS:
         value = names.get(name, data.get(name))
-        if name == "also_known_as":
+        if name in ("also_known_as", "codes"):
             value = ", ".join(value or [])
         elif name == "emergency_signs":
             value = "\n".join(value or [])

@@ -220,7 +220,7 @@ def apply_source(source, user=None, also_published=()):
     article = article or Article(slug=source.slug)
     for name in ("title", "kind", "schema_type", "summary", "also_known_as", "reviewed_on", "reviewed_by", "status"):
         setattr(article, name, getattr(source, name))
-    article.emergency_signs = source.emergency
+    article.emergency_signs, article.codes = source.emergency, source.codes
     if user is not None and not can_publish(user):
         # As in the admin: only a medical reviewer records a review.
         article.reviewed_on, article.reviewed_by = (current_review if article.pk else (None, ""))

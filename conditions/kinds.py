@@ -80,9 +80,10 @@ class KindInfo:
     sections: tuple
     schema_types: tuple
     title_suffix: str  # what the article page's <title> adds to the article's name
-    # Whether its articles may list emergency signs (front matter ``emergency``, shown in a box
-    # under the summary): conditions and symptoms; a test, treatment or body part has none of its own.
-    has_emergency_signs: bool = False
+    # Whether its articles are about a health problem a patient has (a condition or a symptom:
+    # what a chart's problem list holds). Only those list emergency signs (front matter
+    # ``emergency``) and carry ICD-10-CM codes (``codes``); a test, treatment or body part has neither.
+    is_problem: bool = False
 
     @property
     def label(self):
@@ -100,12 +101,12 @@ KINDS = {
             ArticleKind.CONDITION, "conditions", _("Diseases & Conditions"), _("What a condition is, its symptoms, causes and treatment."),
             (S.OVERVIEW, S.SYMPTOMS_CAUSES, S.DIAGNOSIS_TESTS, S.MANAGEMENT_TREATMENT, S.OUTLOOK_PROGNOSIS, S.PREVENTION, S.LIVING_WITH,
              S.KEY_POINTS, S.REFERENCES),
-            ("MedicalCondition",), _("Symptoms, Causes and Treatment"), has_emergency_signs=True,
+            ("MedicalCondition",), _("Symptoms, Causes and Treatment"), is_problem=True,
         ),
         KindInfo(
             ArticleKind.SYMPTOM, "symptoms", _("Symptoms"), _("What you notice, what might cause it and when to get help."),
             (S.OVERVIEW, S.POSSIBLE_CAUSES, S.CARE_TREATMENT, S.WHEN_TO_GET_HELP, S.KEY_POINTS, S.REFERENCES),
-            ("MedicalSignOrSymptom",), _("Causes, Care and When to Get Help"), has_emergency_signs=True,
+            ("MedicalSignOrSymptom",), _("Causes, Care and When to Get Help"), is_problem=True,
         ),
         KindInfo(
             ArticleKind.TEST, "tests", _("Diagnostics & Tests"), _("What a test or scan is for, how it is done and what the results mean."),

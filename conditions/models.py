@@ -34,12 +34,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import markdown, readability
+from . import codes, markdown, readability
 from .kinds import KINDS, ArticleKind, SectionKind, section_label
 from .text import clean, clean_all
-from .validators import emergency_signs_problem, validate_slug
+from .validators import codes_problem, emergency_signs_problem, validate_slug
 
-__all__ = ["Article", "ArticleDraft", "ArticleImage", "ArticleLink", "ArticleRedirect", "ArticleSection", "Category", "SectionKind",
+__all__ = ["Article", "ArticleCode", "ArticleDraft", "ArticleImage", "ArticleLink", "ArticleRedirect", "ArticleSection", "Category", "SectionKind",
            "sections_rendered"]
 
 # Sent when re-rendering changed an article's section HTML (a linked article was
@@ -114,6 +114,10 @@ class Article(models.Model):
     )
     summary = models.TextField(help_text=_("One or two plain-language sentences."))
     also_known_as = models.JSONField(default=list, blank=True, help_text=_("Other names, abbreviations and lay terms."))
+    # ICD-10-CM codes, dotted (``codes``): condition and symptom articles, as for emergency signs.
+    codes = models.JSONField(
+        "ICD-10-CM codes", default=list, blank=True,
+        help_text=_("Diagnosis codes a patient's chart may carry for this topic: a code or a category (M81.0, M17, R52)."))
     # Signs that need emergency care now (condition and symptom articles; ``kinds.KindInfo``).
     emergency_signs = models.JSONField(
         "emergency signs", default=list, blank=True,
@@ -197,6 +201,9 @@ class Article(models.Model):
         problem = emergency_signs_problem(self.kind, clean_all(self.emergency_signs or []))
         if problem:
             raise ValidationError({"emergency_signs": problem})
+        problem = codes_problem(self.kind, self.codes or [])
+        if problem:
+            raise ValidationError({"codes": problem})
 
     def get_absolute_url(self):
         return reverse("conditions:article", args=[KINDS[self.kind].path, self.slug])
@@ -251,7 +258,10 @@ class Article(models.Model):
         # Only condition and symptom articles have emergency signs: a kind changed by a path that
         # skips the form's check (a version restored, an old draft published) leaves none behind.
         info = KINDS.get(self.kind)
-        self.emergency_signs = clean_all(self.emergency_signs or []) if info is None or info.has_emergency_signs else []
+        self.emergency_signs = clean_all(self.emergency_signs or []) if info is None or info.is_problem else []
+        # Codes likewise (the same kinds); stored dotted and upper case, each once.
+        known = (codes.compact(code) for code in (self.codes or []) if info is None or info.is_problem)
+        self.codes = list(dict.fromkeys(codes.dotted(code) for code in known if code))
         previous = getattr(self, "_saved_link_state", None)
         if self.is_published:
             self.published_at = self.published_at or timezone.now()
@@ -265,6 +275,12 @@ class Article(models.Model):
             # An address people may have is never broken: a renamed article that was ever
             # published keeps its old address as a redirect (to the article, so renaming
             # again leaves no chain), and an article taking an old address takes it over.
+            # The lookup table of codes (``ArticleCode``) follows the article's list.
+            stored = {code.code for code in self.code_rows.all()} if previous is not None else set()
+            wanted = {codes.compact(code) for code in self.codes}
+            if stored != wanted:
+                self.code_rows.exclude(code__in=wanted).delete()
+                ArticleCode.objects.bulk_create([ArticleCode(article=self, code=code) for code in wanted - stored])
             ArticleRedirect.objects.filter(old_slug=self.slug).delete()
             if previous is not None and previous[0] != self.slug:
                 if self.published_at is not None:
@@ -414,8 +430,8 @@ class ArticleDraft(models.Model):
     read ``Article`` only). Publishing it copies it into the article; discarding deletes it.
 
     ``content`` holds what the editor's form holds: ``title``, ``slug``, ``kind``,
-    ``schema_type``, ``summary``, ``also_known_as`` and ``emergency_signs`` (lists of
-    str), ``categories`` and ``related`` (lists of primary keys) and ``sections``
+    ``schema_type``, ``summary``, ``also_known_as``, ``codes`` and ``emergency_signs``
+    (lists of str), ``categories`` and ``related`` (lists of primary keys) and ``sections``
     (``{section kind: markdown}``).
     """
 
@@ -471,6 +487,21 @@ class ArticleSection(models.Model):
         self.position = SectionKind.position(self.kind)
         self.markdown = clean(self.markdown)
         super().save(*args, **kwargs)
+
+
+class ArticleCode(models.Model):
+    """One ICD-10-CM code of an article, compact (``M810``): the index the code lookups
+    (``/api/v1/codes/``, ``/infobutton/``) query in one statement. Derived from
+    ``Article.codes`` on every save; never edited on its own."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="code_rows")
+    code = models.CharField(max_length=codes.MAX_LENGTH, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["article", "code"], name="unique_code_per_article")]
+
+    def __str__(self):
+        return f"{codes.dotted(self.code)}: {self.article}"
 
 
 class ArticleLink(models.Model):

@@ -20,6 +20,8 @@ Emergency signs (condition and symptom articles) are the subject's ``signOrSympt
 (https://schema.org/signOrSymptom; a ``MedicalSignOrSymptom`` is itself a
 ``MedicalCondition``), and their box is a ``HealthTopicContent`` part with
 ``SeeDoctorHealthAspect`` ("when to see a doctor"), named with the emergency number.
+ICD-10-CM codes are the subject's ``code``s, each a ``MedicalCode``
+(https://schema.org/MedicalCode: ``codeValue``, ``codingSystem``).
 """
 
 import json
@@ -31,6 +33,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
+from . import codes
 from .models import SectionKind
 
 SCHEMA = "https://schema.org/"
@@ -85,7 +88,7 @@ def breadcrumb_data(request, trail):
 
 def article_structured_data(request, article, sections, trail):
     url = request.build_absolute_uri(article.get_absolute_url())
-    signs = article.emergency_signs if article.kind_info.has_emergency_signs else []
+    signs = article.emergency_signs if article.kind_info.is_problem else []
     page = {
         "@type": "MedicalWebPage",
         "@id": url,
@@ -107,6 +110,8 @@ def article_structured_data(request, article, sections, trail):
         ],
         "breadcrumb": breadcrumbs(request, trail),
     }
+    if article.kind_info.is_problem and article.codes:
+        page["about"]["code"] = [{"@type": "MedicalCode", "codeValue": code, "codingSystem": codes.CODE_SYSTEM} for code in article.codes]
     if signs:
         page["about"]["signOrSymptom"] = [{"@type": "MedicalSignOrSymptom", "name": sign} for sign in signs]
         page["hasPart"].insert(0, {

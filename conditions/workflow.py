@@ -32,7 +32,7 @@ class WorkflowError(Exception):
 
 # -- content: what an editor writes, as one dict --------------------------------------------
 
-CONTENT_FIELDS = ("title", "slug", "kind", "schema_type", "summary", "also_known_as", "emergency_signs")
+CONTENT_FIELDS = ("title", "slug", "kind", "schema_type", "summary", "also_known_as", "codes", "emergency_signs")
 
 
 def content_of_article(article):

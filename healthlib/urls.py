@@ -4,7 +4,7 @@ from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path, re_path
 from django.views.static import serve
 
-from conditions import feeds, seo, sitemaps
+from conditions import api, feeds, seo, sitemaps
 from conditions import views as conditions_views
 
 from . import views
@@ -16,6 +16,8 @@ urlpatterns = [
     path("", include("conditions.urls")),
     path("search/", include("conditions.search.urls")),
     path("api/v1/", include("conditions.api")),
+    # HL7 Infobutton: from a code on a patient's chart to our articles (conditions/infobutton.py).
+    path("infobutton/", api.knowledge_request, name="infobutton"),
     # The markdownx editor's preview and upload endpoints, hardened (conditions/editing.py).
     path("markdownx/", include("conditions.editing")),
     path("sitemap.xml", public_page(sitemap, query_params=("p",)), {"sitemaps": sitemaps.SITEMAPS}, name="sitemap"),

@@ -39,6 +39,7 @@ def form_data(article=None, **overrides):
         data.update(
             title=article.title, slug=article.slug, kind=article.kind, summary=article.summary,
             also_known_as="\n".join(article.also_known_as), emergency_signs="\n".join(article.emergency_signs),
+            codes="\n".join(article.codes),
             status=article.status, reviewed_on=article.reviewed_on.isoformat() if article.reviewed_on else "",
             reviewed_by=article.reviewed_by, categories=[c.pk for c in article.categories.all()],
             related=[r.pk for r in article.related.all()], opened_version=Article.objects.get(pk=article.pk).version,

@@ -81,7 +81,7 @@ def test_a_database_made_before_the_search_app_migrates_without_losing_anything(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_pending_changes_saved_before_emergency_signs_get_the_live_articles():
+def test_pending_changes_saved_before_emergency_signs_and_codes_get_the_live_articles():
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
 
@@ -101,4 +101,5 @@ def test_pending_changes_saved_before_emergency_signs_get_the_live_articles():
         executor.loader.build_graph()
         executor.migrate(executor.loader.graph.leaf_nodes())
     draft = ArticleDraft.objects.get(article=article)
-    assert draft.content == {**content, "emergency_signs": ["A very high fever"]}, "the live article's signs: publishing keeps them"
+    assert draft.content == {**content, "emergency_signs": ["A very high fever"], "codes": []}, \
+        "the live article's signs (and codes, 0016): publishing keeps them"
