@@ -109,6 +109,23 @@ class LinesField(forms.CharField):
         return self.to_python(self.prepare_value(initial or [])) != self.to_python(data)
 
 
+class EmergencySignsField(LinesField):
+    """Emergency signs, one per line, as editors paste them: list markers ("- ", "• ", "1. ")
+    and closing full stops are dropped (the page draws its own bullets), and a sign repeated in
+    other capitals is kept once."""
+
+    widget = forms.Textarea(attrs={"rows": 6, "cols": 80, "class": "vLargeTextField"})
+    MARKER_RE = re.compile(r"^\s*(?:[-*•·‣▪◦–—]|\d{1,2}[.)])\s+")
+
+    def to_python(self, value):
+        signs = (self.MARKER_RE.sub("", sign).rstrip(" .") for sign in super().to_python(value))
+        unique = {}
+        for sign in signs:
+            if sign:
+                unique.setdefault(sign.casefold(), sign)
+        return list(unique.values())
+
+
 class CodesField(LinesField):
     """ICD-10-CM codes, one per line or separated by commas or spaces (as copied from a chart)."""
 
@@ -161,7 +178,7 @@ class ArticleForm(forms.ModelForm):
         help_text="Condition and symptom articles only. The diagnosis codes a patient's chart may carry for this topic, one per line "
                   "or separated by commas: a code or a category (M81.0, M17, R52). A hospital portal sending M17.11 finds an article "
                   "coded M17.1 or M17. Checked against the ICD-10-CM code set (April 2026).")
-    emergency_signs = LinesField(
+    emergency_signs = EmergencySignsField(
         required=False, label="Emergency signs",
         help_text=EMERGENCY_SIGNS_HELP)
     # The version the editor opened, and what it said: a save against a newer version is refused.
@@ -692,8 +709,8 @@ class ArticleAdmin(VersionAdmin):
     def construct_change_message(self, request, form, formsets, add=False):
         request._article_form = form
         step = getattr(form, "live_step", None)
-        if step:
-            return [{"changed": {"fields": [LIVE_STEP_MESSAGES[step]]}}]
+        if step:  # a plain sentence: as a list of "fields" it would read "Changed Published the changes."
+            return f"{LIVE_STEP_MESSAGES[step]}."
         return super().construct_change_message(request, form, formsets, add)
 
     def response_change(self, request, obj):

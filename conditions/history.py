@@ -98,6 +98,8 @@ def _snapshot(data, category_ids, related_ids, sections):
     }
     out = {}
     for name, label in COMPARED_FIELDS:
+        if name not in names and name not in data:
+            continue  # not part of what was saved (pending changes hold no status or review)
         value = names.get(name, data.get(name))
         if name in ("also_known_as", "codes"):
             value = ", ".join(value or [])

@@ -314,6 +314,7 @@ def rebuild_index():
 @pytest.mark.parametrize("width,height", [(360, 640), (390, 664)])
 def test_search_results_on_a_phone_put_the_first_result_on_the_first_screen(browser, site, width, height):
     rebuild_index()
+    ARTIFACTS.mkdir(exist_ok=True)
     page = browser.new_page(viewport={"width": width, "height": height})
     page.goto(f"{site}/search/?q=knee+pain")
     assert page.locator("input[type=search]").count() == 1, "one search box: the header's"
@@ -322,13 +323,19 @@ def test_search_results_on_a_phone_put_the_first_result_on_the_first_screen(brow
     assert count.bounding_box()["y"] < first.bounding_box()["y"], "the result count above the results"
     title = first.locator(".result__title").bounding_box()
     assert title["y"] + title["height"] <= height, f"the first result's title on the first screen ({title})"
+    # A misspelt search says what it shows in as few lines, and its first result is on the first screen too.
+    for query in ("bone marow edema", "knee pian in the morning"):
+        page.goto(f"{site}/search/?q={query.replace(' ', '+')}")
+        title = page.locator(".result__title").first.bounding_box()
+        assert title["y"] + title["height"] <= height, (query, title)
+        page.screenshot(path=ARTIFACTS / f"search-results-{query.split()[0]}-{width}.png")
+    page.goto(f"{site}/search/?q=knee+pain")
     # The filters wait behind one control, closed; opened, they filter.
     filters = page.locator("details.filters--compact")
     assert filters.is_visible() and filters.get_attribute("open") is None
     assert not page.locator(".filters--sidebar").is_visible()
     symptoms = filters.get_by_role("link", name=re.compile(r"^Symptoms \(\d+\)$"), include_hidden=True)
     assert symptoms.count() == 1 and not symptoms.is_visible(), "the filters wait behind the closed control"
-    ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / f"search-results-{width}.png")
     filters.locator("summary").click()
     symptoms.click()

@@ -123,6 +123,8 @@ def test_editor_edits_a_published_article_only_as_unpublished_changes_and_cannot
     assert response.status_code == 302
     assert Article.objects.get(pk=article.pk).summary == before, "the live text stays until a reviewer publishes"
     assert ArticleDraft.objects.get(article=article).content["summary"] == "Rewritten by an editor."
+    changes = client.get(change_url(article)).context["draft_changes"]
+    assert [change.label for change in changes] == ["Summary"], "only what the editor changed; never a status change"
     assert client.post(f"/admin/conditions/article/{article.pk}/delete/", {"post": "yes"}).status_code == 403
     draft = Article.objects.create(title="Draft two", slug="draft-two", summary="s")
     draft.set_sections({"overview": "Text."})

@@ -179,3 +179,12 @@ def test_a_kind_without_emergency_signs_keeps_none():
     Article.objects.filter(slug="mri").update(emergency_signs=["Fever"])  # a raw write
     source = ArticleSource.from_article(Article.objects.get(slug="mri"))
     assert source.emergency == [] and "emergency:" not in dump(source), "the export stays importable"
+
+
+def test_signs_pasted_as_a_list_lose_their_markers_and_repeats(client, reviewer):
+    client.force_login(reviewer)
+    pasted = "- Fever with a hot joint.\n• Cannot move the leg\n2. Chest pain\n* fever with a hot joint\n\n"
+    assert client.post(ADD_URL, form_data(emergency_signs=pasted)).status_code == 302
+    assert Article.objects.get(slug="quokka-fever").emergency_signs == ["Fever with a hot joint", "Cannot move the leg", "Chest pain"]
+    page = client.get(ADD_URL).content.decode()
+    assert re.search(r'<textarea name="emergency_signs" cols="80" rows="6" class="vLargeTextField"', page), "room for a sign a line"

@@ -151,7 +151,9 @@ def test_zero_results_page_is_friendly(backend, client):
 
 def test_did_you_mean_link_on_results_page(backend, client):
     html = client.get("/search/", {"q": "osteoporsis"}).content.decode()
-    assert 'Did you mean: <a href="?q=osteoporosis">osteoporosis</a>' in html
+    # Results already for the corrected words say so; otherwise the correction is offered.
+    lead = "Showing results for" if backend.search("osteoporsis").fuzzy else "Did you mean:"
+    assert f'{lead} <a href="?q=osteoporosis">osteoporosis</a>' in html
 
 
 def test_suggest_json(backend, client):
@@ -557,7 +559,16 @@ def test_when_no_article_has_every_word_the_page_says_so_before_partial_matches(
 def test_the_page_says_how_many_match_every_word_then_offers_the_rest(backend, client):
     results = backend.search("heel pain in the morning")
     html = client.get("/search/", {"q": "heel pain in the morning"}).content.decode()
-    assert f"{results.complete} articles match all your words." in html
+    assert f"{results.complete} articles match all your words" in html
     if results.complete < 10:
         assert html.index('class="results"') < html.index("More results with some of your words")
     assert "We don’t have an article" not in html
+
+
+def test_corrected_and_filtered_searches_say_what_the_results_are(backend, client):
+    html = " ".join(client.get("/search/", {"q": "bone marow edema"}).content.decode().split())
+    assert 'Showing results for <a href="?q=bone+marrow+edema">bone marrow edema</a>. No exact matches for “bone marow edema”.' in html
+    assert "match all your words" not in html and "Did you mean" not in html, "no line contradicts the correction"
+    filtered = " ".join(client.get("/search/", {"q": "bone marrow edema", "category": "cancer"}).content.decode().split())
+    assert "No article with these filters has all your words." in filtered and "We don’t have an article" not in filtered
+    assert '<a href="?q=bone+marrow+edema">Search without filters</a>' in filtered

@@ -156,5 +156,7 @@ def test_mixed_scripts_and_right_to_left_queries_answer_200(backend, client, que
     assert heading == f"Search results for “{shown}”"
     box = re.search(r'<input id="header-search-q"[^>]*>', html).group(0)
     assert f'value="{escape(shown)}"' in box, "the header box keeps the query"
+    latin = any("LATIN" in unicodedata.name(c, "") for c in shown if c.isalpha())
+    assert ("Our articles are written in English" in html) == (not latin and not page.context["results"].total)
     assert client.get("/search/suggest/", {"q": query}).status_code == 200
     assert client.get("/api/v1/search/", {"q": query}).status_code == 200

@@ -8,6 +8,8 @@ error; the page is otherwise a normal search page (form, browse links). The API 
 the same case with the same status.
 """
 
+import unicodedata
+
 from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.shortcuts import render
@@ -54,6 +56,8 @@ def search(request):
     except SearchTooComplex:
         context["error"] = SearchTooComplex.message
         return render(request, TEMPLATE, context, status=422)
+    # A query with letters but none of them Latin (ألم الركبة, боль в колене) finds little here: say why.
+    context["not_english"] = any(c.isalpha() for c in query) and not any(c.isalpha() and "LATIN" in unicodedata.name(c, "") for c in query)
     names = dict(Category.objects.values_list("slug", "name"))
     context.update(
         results=results,
