@@ -131,7 +131,9 @@ class CodesField(LinesField):
 
     def to_python(self, value):
         text = forms.CharField.to_python(self, value) or ""
-        return list(dict.fromkeys(code.upper() for code in re.split(r"[\s,;]+", text) if code))
+        # In their charted form (M81.0 for m810), so a draft holds what the article will; the model checks the code set.
+        charted = (codes.dotted(codes.compact(code)) if codes.compact(code) else code for code in re.split(r"[\s,;]+", text) if code)
+        return list(dict.fromkeys(charted))
 
 
 class CodeFilter(admin.SimpleListFilter):
@@ -177,7 +179,7 @@ class ArticleForm(forms.ModelForm):
         required=False, label="ICD-10-CM codes",
         help_text="Condition and symptom articles only. The diagnosis codes a patient's chart may carry for this topic, one per line "
                   "or separated by commas: a code or a category (M81.0, M17, R52). A hospital portal sending M17.11 finds an article "
-                  "coded M17.1 or M17. Checked against the ICD-10-CM code set (April 2026).")
+                  f"coded M17.1 or M17. Checked against the ICD-10-CM code set ({codes.release()}).")
     emergency_signs = EmergencySignsField(
         required=False, label="Emergency signs",
         help_text=EMERGENCY_SIGNS_HELP)

@@ -308,33 +308,47 @@ def _search(request):
 
 @api_view
 def code_lookup(request):
-    """``/api/v1/codes/?code=M17.11&code=E55.9``: one list of articles per code (``conditions.infobutton``)."""
+    """``/api/v1/codes/?code=M17.11&code=E55.9``: one list of articles per code asked (``conditions.infobutton``).
+
+    No ``Last-Modified``: an article leaving an answer (unpublished, recoded) would not move
+    it, so a client revalidating by date could keep it; the ETag (the body's hash) revalidates.
+    """
     try:
         asked = infobutton.parse_codes(request.GET.getlist("code"), "code")
     except infobutton.RequestError as error:
         raise ApiError(400, str(error)) from None
+    answers = infobutton.lookup(asked)
     results = [
-        {"code": codes.dotted(code), "matched": codes.dotted(matched) if matched else None,
-         "articles": [infobutton.article_summary(request, found) for found in articles]}
-        for code, (matched, articles) in infobutton.lookup(asked).items()
+        {"code": codes.dotted(code), "matched": codes.dotted(answers[code][0]) if answers[code][0] else None,
+         "articles": [infobutton.article_summary(request, found) for found in answers[code][1]]}
+        for code in asked
     ]
-    moments = [item["updated_at"] for result in results for item in result["articles"]]
-    return _last_modified(_json({"code_system": codes.CODE_SYSTEM, "results": results}), moments)
+    return _json({"code_system": codes.CODE_SYSTEM, "results": results})
 
 
 @api_view
 def knowledge_request(request):
-    """``/infobutton/``: the HL7 Infobutton URL-based knowledge request (``conditions.infobutton``)."""
-    if request.GET.get(infobutton.DISPLAY_NAME) and (retry_after := over_limit(request, "search", settings.HEALTHLIB_SEARCH_RATE_LIMIT)):
-        return _too_many(retry_after)  # a display name may be searched for: the search limits apply
-    status, data, response_type = infobutton.knowledge_request(request)
-    if status != 200:
+    """``/infobutton/``: the HL7 Infobutton URL-based knowledge request (``conditions.infobutton``).
+    A display name searched for counts against the client's search limits, as ``/api/v1/search/``
+    does; a code lookup only against the API's. No ``Last-Modified``, as for ``code_lookup``."""
+
+    def search(query):
+        if retry_after := over_limit(request, "search", settings.HEALTHLIB_SEARCH_RATE_LIMIT):
+            raise infobutton.SearchLimited(retry_after)
+        with running_slot(request, "search", settings.HEALTHLIB_SEARCH_CONCURRENCY) as allowed:
+            if not allowed:
+                raise infobutton.SearchLimited(1)
+            results = get_backend().search(query)
+            results[:infobutton.INFOBUTTON_ARTICLES]  # ranked while the slot is held
+            return results
+
+    try:
+        status, data, response_type = infobutton.knowledge_request(request, search)
+    except infobutton.SearchLimited as limited:
+        return _too_many(limited.retry_after)
+    if status != 200 or response_type == "application/json":
         return _json(data, status)
-    if response_type == "application/json":
-        response = _json(data)
-    else:
-        response = HttpResponse(infobutton.atom(request, data), content_type="application/atom+xml; charset=utf-8")
-    return _last_modified(response, [infobutton.latest_change(data)])
+    return HttpResponse(infobutton.atom(request, data), content_type="application/atom+xml; charset=utf-8")
 
 
 @api_view
@@ -409,7 +423,7 @@ def openapi_document(request):
          "schema": {"type": "string", "enum": list(infobutton.RESPONSE_TYPES)}},
         {"name": infobutton.LANGUAGE, "in": "query", "description": "The reader's language (ISO 639-1); only English (en) is "
                                                                      "available, and another language is answered in English with a note.",
-         "schema": {"type": "string", "pattern": "^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$"}},
+         "schema": {"type": "string", "maxLength": 35, "pattern": "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8}){0,4}$"}},
     ]
 
     def json_response(description, schema, headers=None):
@@ -496,7 +510,7 @@ def openapi_document(request):
                                        "type": "object", "required": ["code", "matched", "articles"], "additionalProperties": False,
                                        "properties": {"code": {"type": "string"}, "matched": nullable_string,
                                                       "articles": {"type": "array", "items": {"$ref": "#/components/schemas/CodedArticle"}}}}}}},
-                    caching), **common},
+                    {"ETag": caching["ETag"]}), **common},
             }},
             "/infobutton/": {
                 "get": {
@@ -506,7 +520,7 @@ def openapi_document(request):
                                    "site's root, /infobutton/, where Infobutton managers usually expect it.",
                     "parameters": infobutton_params,
                     "responses": {
-                        "200": {"description": "The articles.", "headers": caching, "content": {
+                        "200": {"description": "The articles.", "headers": {"ETag": caching["ETag"]}, "content": {
                             "application/atom+xml": {"schema": {"type": "string"}},
                             "application/json": {"schema": {
                                 "type": "object", "additionalProperties": False,

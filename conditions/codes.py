@@ -59,16 +59,35 @@ def ancestors(compact_code):
     return [compact_code[:length] for length in range(len(compact_code), 2, -1)]
 
 
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December")
+
+
+@functools.cache
+def _code_list():
+    """``(release, path)`` of the newest code list the package ships (``code-list-April-2026.txt``
+    → ``"April 2026"``), found without importing the package (its import parses the tabular XML)."""
+    spec = importlib.util.find_spec("simple_icd_10_cm")
+    folders = list(spec.submodule_search_locations or []) if spec else []
+    found = []
+    for path in (path for folder in folders for path in Path(folder, "data").glob("code-list-*.txt")):
+        match = re.fullmatch(r"code-list-([A-Za-z]+)-(\d{4})\.txt", path.name)
+        if match and match.group(1) in MONTHS:
+            found.append(((int(match.group(2)), MONTHS.index(match.group(1))), f"{match.group(1)} {match.group(2)}", path))
+    if not found:
+        raise RuntimeError("simple-icd-10-cm (the ICD-10-CM code set) is not installed: pip install -e .")
+    _, release, path = max(found)
+    return release, path
+
+
+def release():
+    """The code set's release, as its file names it: ``"April 2026"``."""
+    return _code_list()[0]
+
+
 @functools.cache
 def code_set():
     """Every ICD-10-CM code (categories, subcategories and codes; compact), as a frozenset."""
-    # The package's folder, found without importing it (its import parses the tabular XML).
-    spec = importlib.util.find_spec("simple_icd_10_cm")
-    folders = list(spec.submodule_search_locations or []) if spec else []
-    lists = sorted(path for folder in folders for path in Path(folder, "data").glob("code-list-*.txt"))
-    if not lists:
-        raise RuntimeError("simple-icd-10-cm (the ICD-10-CM code set) is not installed: pip install -e .")
-    lines = lists[-1].read_text(encoding="utf-8").split()
+    lines = _code_list()[1].read_text(encoding="utf-8").split()
     return frozenset(line for line in lines if WELL_FORMED_RE.match(line))
 
 
@@ -95,7 +114,7 @@ def validate(code):
     if compacted not in code_set():
         close = nearest(compacted)
         hint = f"; the nearest are {', '.join(close)}" if close else ""
-        raise CodeError(f"“{code}” is not in the ICD-10-CM code set (April 2026){hint}.")
+        raise CodeError(f"“{code}” is not in the ICD-10-CM code set ({release()}){hint}.")
     return dotted(compacted)
 
 

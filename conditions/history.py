@@ -74,7 +74,8 @@ def sections_of_version(version):
 
 def snapshot_of_version(version):
     """``{label: text}`` of an article as a version saved it."""
-    data = version.field_dict
+    stored = stored_field_names(version)  # a field added since reads as its default: leave it out, not "removed"
+    data = {name: value for name, value in version.field_dict.items() if name in stored}
     return _snapshot(data, data.get("categories", []), data.get("related", []), sections_of_version(version))
 
 

@@ -207,7 +207,9 @@ def apply_source(source, user=None, also_published=()):
         current = ArticleSource.from_article(article)
         # Related articles are set in the second pass; compare everything else here.
         current.related = source.related
-        if current == source:
+        # The code lookup table must agree too (a raw write elsewhere could have left it behind).
+        rows_agree = set(article.code_rows.values_list("code", flat=True)) == {code.replace(".", "") for code in current.codes}
+        if current == source and rows_agree:
             return "unchanged"
     if user is not None:
         check_change(user, article, source.status)

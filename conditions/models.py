@@ -270,17 +270,20 @@ class Article(models.Model):
             # The title it had live belongs to its old address: links to the new one must not
             # borrow it (an editor could otherwise put it under another article's links).
             self.published_title = ""
+        adding = self._state.adding
         with transaction.atomic():
             super().save(*args, **kwargs)
+            if "codes" in self.__dict__:  # loaded, so possibly changed: the lookup table (``ArticleCode``) follows
+                stored = set() if adding else set(self.code_rows.values_list("code", flat=True))
+                wanted = {codes.compact(code) for code in self.codes}
+                if stored != wanted:
+                    self.code_rows.exclude(code__in=wanted).delete()
+                    # ignore_conflicts: an unsaved instance given an existing pk finds its rows already there.
+                    ArticleCode.objects.bulk_create([ArticleCode(article=self, code=code) for code in wanted - stored],
+                                                    ignore_conflicts=True)
             # An address people may have is never broken: a renamed article that was ever
             # published keeps its old address as a redirect (to the article, so renaming
             # again leaves no chain), and an article taking an old address takes it over.
-            # The lookup table of codes (``ArticleCode``) follows the article's list.
-            stored = {code.code for code in self.code_rows.all()} if previous is not None else set()
-            wanted = {codes.compact(code) for code in self.codes}
-            if stored != wanted:
-                self.code_rows.exclude(code__in=wanted).delete()
-                ArticleCode.objects.bulk_create([ArticleCode(article=self, code=code) for code in wanted - stored])
             ArticleRedirect.objects.filter(old_slug=self.slug).delete()
             if previous is not None and previous[0] != self.slug:
                 if self.published_at is not None:

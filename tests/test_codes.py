@@ -4,6 +4,7 @@ the admin, and the API's guarantees (ETag, CORS, rate limit, drafts never, one q
 
 import json
 import re
+import time
 from xml.etree import ElementTree
 
 import pytest
@@ -143,6 +144,10 @@ def test_a_code_falls_back_to_its_nearest_ancestor_and_says_which_matched(client
         "M81.0": ("M81", ["osteoporosis"]),
         "Z99.89": (None, []),  # well-formed, real, and nothing of ours: an empty list
     }
+    unknown = client.get("/api/v1/codes/", {"code": ["M81.8", "M17.7", "H81.41"]}).json()["results"]  # one real, one invented, one retired
+    assert [(r["code"], r["matched"], len(r["articles"])) for r in unknown] == [("M81.8", "M81", 1), ("M17.7", None, 0), ("H81.41", None, 0)]
+    repeated = client.get("/api/v1/codes/", {"code": ["M81.0", "m810", "", "E55.9,"]}).json()["results"]
+    assert [r["code"] for r in repeated] == ["M81.0", "M81.0", "E55.9"], "one answer per code asked, empty values ignored"
     assert [result["code"] for result in data["results"]] == ["M25.561", "M25.551", "M25.571", "M81.0", "Z99.89"], "in the order asked"
     first = data["results"][0]["articles"][0]
     assert first["url"] == "http://testserver/symptoms/knee-pain/" and first["title"] == "Knee Pain" and "codes" in first
@@ -177,7 +182,7 @@ def test_one_query_per_lookup_whatever_the_library_holds(client):
     ({"code": "' OR 1=1 --"}, "is not an ICD-10-CM code"),
     ({"code": "<script>alert(1)</script>"}, "is not an ICD-10-CM code"),
     ({"code": "M81.0\x00"}, "is not an ICD-10-CM code"),
-    ({"code": ["M81.0"] * 21}, "ask for at most 20 codes"),
+    ({"code": ["M81.0"] * 21}, "'code' is given 21 codes; ask for at most 20 at once."),
 ])
 def test_bad_codes_are_a_400_naming_the_parameter(client, params, message):
     response = client.get("/api/v1/codes/", params)
@@ -187,8 +192,16 @@ def test_bad_codes_are_a_400_naming_the_parameter(client, params, message):
 
 def test_lookups_have_the_apis_guarantees(client, settings):
     response = client.get("/api/v1/codes/", {"code": "M81.0"})
-    assert response["Access-Control-Allow-Origin"] == "*" and response["ETag"] and response["Last-Modified"]
+    assert response["Access-Control-Allow-Origin"] == "*" and response["ETag"]
     assert client.get("/api/v1/codes/", {"code": "M81.0"}, headers={"if-none-match": response["ETag"]}).status_code == 304
+    # No Last-Modified: an article leaving the answer would not move it, and a date revalidation would keep it.
+    assert "Last-Modified" not in response and "Last-Modified" not in infobutton(client, c="M81.0", cs=OID)
+    Article.objects.filter(slug="osteoporosis").update(status="draft")
+    assert client.get("/api/v1/codes/", {"code": "M81.0"}, headers={"if-none-match": response["ETag"]}).status_code == 200
+    empty = {"mainSearchCriteria.v.c": "Z99.89", "mainSearchCriteria.v.cs": OID}
+    etag = client.get("/infobutton/", empty)["ETag"]
+    time.sleep(1.1)
+    assert client.get("/infobutton/", empty, headers={"if-none-match": etag}).status_code == 304, "an empty feed is the same feed a second later"
     preflight = client.options("/infobutton/")
     assert preflight.status_code == 204 and "GET" in preflight["Access-Control-Allow-Methods"]
     caches["default"].clear()
@@ -212,6 +225,38 @@ def test_infobutton_json_answers_up_to_three_articles_for_a_code(client):
     both = infobutton(client, c=["M81.0", "E55.9"], cs=OID).json()
     assert [code["matched"] for code in both["codes"]] == ["M81", "E55"]
     assert [a["slug"] for a in both["articles"]] == ["osteoporosis", "vitamin-d-deficiency"]
+
+
+@pytest.mark.parametrize("name, slug", [
+    ("Vitamin D deficiency, unspecified", "vitamin-d-deficiency"),
+    ("Age-related osteoporosis without current pathological fracture", "osteoporosis"),
+    ("Unilateral primary osteoarthritis, right knee", "osteoarthritis"),
+    ("Pain in right knee", "knee-pain"),
+])
+def test_infobutton_finds_the_article_for_an_official_icd_10_cm_title(client, name, slug):
+    data = infobutton(client, c="Z99.89", cs=OID, dn=name).json()  # a code of ours that matches nothing, then the title
+    assert data["matched_by"] == "display_name" and data["articles"][0]["slug"] == slug
+
+
+def test_infobutton_reads_indexed_criteria_and_any_language_tag(client):
+    data = infobutton(client, c="E55.9", cs=OID, **{"mainSearchCriteria.v.c1": "M81.0", "mainSearchCriteria.v.cs1": OID}).json()
+    assert [code["matched"] for code in data["codes"]] == ["E55", "M81"]
+    assert [a["slug"] for a in data["articles"]] == ["vitamin-d-deficiency", "osteoporosis"]
+    zero = infobutton(client, **{"mainSearchCriteria.v.c0": "M81.0", "mainSearchCriteria.v.cs0": OID}).json()
+    assert zero["articles"][0]["slug"] == "osteoporosis"
+    refused = infobutton(client, c="E55.9", cs=OID, **{"mainSearchCriteria.v.c1": "64859006", "mainSearchCriteria.v.cs1": "2.16.840.1.113883.6.96"})
+    assert refused.status_code == 400 and "'mainSearchCriteria.v.cs1' must be 2.16.840.1.113883.6.90" in refused.json()["error"]
+    for tag in ("es-419", "zh-Hant-TW", "en_US", "pt-BR"):
+        answer = infobutton(client, c="M81.0", cs=OID, language=tag).json()
+        assert answer["articles"] and (answer["note"] is None) == tag.startswith("en"), tag
+    assert infobutton(client, c="M81.0", cs=OID, response_type="").status_code == 200, "an empty response type is the default"
+
+
+def test_a_display_name_search_counts_against_the_search_limits_only_when_it_runs(client, settings):
+    caches["default"].clear()
+    settings.HEALTHLIB_SEARCH_RATE_LIMIT = "1/60"
+    assert [infobutton(client, c="M81.0", cs=OID, dn="Osteoporosis").status_code for _ in range(3)] == [200] * 3, "a code matched"
+    assert [infobutton(client, dn="Osteoporosis").status_code for _ in range(2)] == [200, 429]
 
 
 def test_infobutton_searches_the_display_name_when_no_code_matches(client):

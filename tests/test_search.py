@@ -572,3 +572,10 @@ def test_corrected_and_filtered_searches_say_what_the_results_are(backend, clien
     filtered = " ".join(client.get("/search/", {"q": "bone marrow edema", "category": "cancer"}).content.decode().split())
     assert "No article with these filters has all your words." in filtered and "We don’t have an article" not in filtered
     assert '<a href="?q=bone+marrow+edema">Search without filters</a>' in filtered
+
+
+def test_a_filtered_search_with_nothing_still_offers_the_correction(backend, client):
+    results = backend.search("osteoporsis", category="cancer")
+    assert results.total == 0 and results.suggestion == "osteoporosis"
+    html = client.get("/search/", {"q": "osteoporsis", "category": "cancer"}).content.decode()
+    assert "We found no articles" in html and 'Did you mean: <a href="?q=osteoporosis&amp;category=cancer">osteoporosis</a>?' in html
