@@ -72,24 +72,27 @@ def _last_modified():
     return http_date(newest.timestamp()) if newest else None
 
 
-def public_page(view=None, *, query_params=()):
+def public_page(view=None, *, query_params=(), normalize=None):
     """Serve ``view`` from the shared page cache to anonymous GET and HEAD requests.
 
     ``query_params`` names the query parameters the view reads; the view sees only those
     (``request.GET`` is filtered before it runs) and the cache key holds only those, so
     junk query strings (``?utm=1``, ``?utm=2``, …) all share one entry and cannot flood
     the cache or evict the hot pages. The key space is bounded by the real pages.
-    Use as ``@public_page`` or ``@public_page(query_params=("page",))``.
+    ``normalize`` maps a parameter to a function giving its normalised value (``None``: keep
+    it as sent), so spellings that mean the same (``knee  pain `` and ``knee pain``) share an
+    entry; the view sees the normalised value. Use as ``@public_page`` or
+    ``@public_page(query_params=("page",))``.
     """
     if view is None:
-        return lambda view: public_page(view, query_params=query_params)
+        return lambda view: public_page(view, query_params=query_params, normalize=normalize)
     read = tuple(sorted(query_params))
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if request.method not in ("GET", "HEAD"):
             return view(request, *args, **kwargs)
-        request.GET = _only(request.GET, read)
+        request.GET = _only(request.GET, read, normalize)
         if request.user.is_authenticated:
             response = view(request, *args, **kwargs)
             patch_cache_control(response, private=True, no_cache=True)
@@ -98,7 +101,7 @@ def public_page(view=None, *, query_params=()):
         key = "page:%s:%s:%s" % (
             content_version(),
             settings_fingerprint(),
-            hashlib.sha256(f"{request.scheme}://{request.get_host()}{request.path}?{request.GET.urlencode()}".encode()).hexdigest(),
+            hashlib.sha256(f"{request.scheme}://{request.get_host()}{request.path}?{_sorted(request.GET)}".encode()).hexdigest(),
         )
         cached = pages.get(key)
         if cached is not None:
@@ -128,9 +131,22 @@ def public_page(view=None, *, query_params=()):
     return wrapper
 
 
-def _only(query, names):
-    """A copy of the QueryDict ``query`` holding only ``names`` (in that order), immutable."""
-    return QueryDict(urlencode([(name, value) for name in names for value in query.getlist(name)]))
+def _sorted(query):
+    """``query`` encoded with its parameters in name order: one cache entry whatever their order."""
+    return urlencode(sorted((name, value) for name, values in query.lists() for value in values))
+
+
+def _only(query, names, normalize=None):
+    """A copy of the QueryDict ``query`` holding only ``names`` (in that order), each value
+    normalised by ``normalize[name]`` when one is given and it has an answer; immutable."""
+    normalize = normalize or {}
+
+    def value_of(name, value):
+        normalised = normalize[name](value) if name in normalize else None
+        return value if normalised is None else normalised
+
+    # In the order the request gave them, so links built from it (``{% querystring %}``) keep it.
+    return QueryDict(urlencode([(name, value_of(name, value)) for name, values in query.lists() if name in names for value in values]))
 
 
 _pending = threading.local()

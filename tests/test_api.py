@@ -154,8 +154,10 @@ def searches_meanwhile(client, monkeypatch):
     return statuses
 
 
-def test_one_search_at_a_time_per_client_across_page_and_api(client, monkeypatch):
-    """Within its rate, a client still cannot hold several workers at once with searches."""
+def test_one_search_at_a_time_per_client_across_page_and_api(client, monkeypatch, settings):
+    """Within its rate, a client still cannot hold more workers at once with searches than
+    ``HEALTHLIB_SEARCH_CONCURRENCY`` allows (one here; four by default)."""
+    settings.HEALTHLIB_SEARCH_CONCURRENCY = 1
     caches["default"].clear()
     statuses = searches_meanwhile(client, monkeypatch)
     assert client.get("/search/", {"q": "knee"}).status_code == 200

@@ -352,3 +352,22 @@ def test_a_postgresql_deployment_never_imports_whoosh(tmp_path):
     assert report["backend"] == "conditions.search.postgres"
     assert report["imported"] == []
     assert set(report["status"].values()) == {200}, report["status"]
+
+
+@pytest.mark.django_db
+def test_repeat_searches_come_from_the_cache_until_the_content_changes(client, page_cache, django_capture_on_commit_callbacks):
+    first = client.get("/search/", {"q": "knee pain"})
+    assert first["X-Cache"] == "miss" and first.status_code == 200
+    again = client.get("/search/", {"q": "  knee   pain "})  # the normalised query: one entry
+    assert again["X-Cache"] == "hit" and again.content == first.content
+    assert client.get("/search/", {"q": "knee pain", "page": "2"})["X-Cache"] == "miss", "each page its own entry"
+    assert client.get("/search/", {"q": "knee pain", "kind": "symptom"})["X-Cache"] == "miss", "each filter its own entry"
+    assert client.get("/search/", {"kind": "symptom", "q": "knee pain"})["X-Cache"] == "hit", "whatever the parameters' order"
+    article = Article.objects.get(slug="knee-pain")
+    with django_capture_on_commit_callbacks(execute=True):
+        article.summary = "Knee pain, freshly edited."
+        article.save()
+    fresh = client.get("/search/", {"q": "knee pain"})
+    assert fresh["X-Cache"] == "miss" and "Knee pain, freshly edited." in fresh.content.decode(), "a publish retires cached searches"
+    refused = client.get("/search/", {"q": "x" * 3000})
+    assert refused.status_code == 400 and client.get("/search/", {"q": "x" * 3000})["X-Cache"] == "miss", "errors are never cached"

@@ -15,6 +15,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from healthlib.pagecache import public_page
 from healthlib.ratelimit import rate_limited
 
 from ..kinds import KINDS
@@ -35,6 +36,12 @@ def _query(request):
 
 
 @require_GET
+# Every search a client asks for, answered from the cache or not: a high limit, for one client hammering.
+@rate_limited("search-request", "HEALTHLIB_SEARCH_REQUEST_RATE_LIMIT")
+# Repeat searches (the same words, filters and page) come from the page cache while the
+# content is unchanged (retired with every publish, as pages are): only new ones run below.
+@public_page(query_params=("q", "category", "kind", "page"), normalize={"q": clean_query})
+# Searches that run: the per-address limits sized for many people behind one address.
 @rate_limited("search", "HEALTHLIB_SEARCH_RATE_LIMIT", concurrency="HEALTHLIB_SEARCH_CONCURRENCY")
 def search(request):
     form = SearchForm(request.GET)

@@ -202,13 +202,19 @@ HEALTHLIB_PAGES_LAST_MODIFIED = "conditions.models.last_published_change"
 HEALTHLIB_REVIEW_INTERVAL_YEARS = int(os.environ.get("HEALTHLIB_REVIEW_INTERVAL_YEARS", "3"))
 HEALTHLIB_MAX_IMAGE_BYTES = int(os.environ.get("HEALTHLIB_MAX_IMAGE_BYTES", str(10 * 1024 * 1024)))
 # Serve uploaded media from Django (the embedded default); a front server may take over.
-# Per-client limits, "requests/seconds" (healthlib/ratelimit.py). Typing in the search box
-# asks for suggestions on each pause, so they get more room than full searches.
-HEALTHLIB_SEARCH_RATE_LIMIT = os.environ.get("HEALTHLIB_SEARCH_RATE_LIMIT", "60/60")
+# Per-client limits, "requests/seconds" (healthlib/ratelimit.py), sized for a shared address:
+# patients of one hospital or one mobile carrier reach us from one address. Fifty people
+# searching at once there make about 3 searches and 15 suggestion requests each a minute
+# (the box asks on each pause in typing); the limits leave twice that room, while one
+# client hammering is still refused. Repeat searches come from the page cache (about 2 ms),
+# so only searches that run (about 30 ms each on 5,000 articles) count against the lower limit.
+HEALTHLIB_SEARCH_RATE_LIMIT = os.environ.get("HEALTHLIB_SEARCH_RATE_LIMIT", "300/60")  # searches that run
+HEALTHLIB_SEARCH_REQUEST_RATE_LIMIT = os.environ.get("HEALTHLIB_SEARCH_REQUEST_RATE_LIMIT", "1200/60")  # every search, cached too
 # Searches (page and API together) one client may have running at once; 0 for no limit.
-# Within its rate a client could otherwise hold every worker with costly searches at once.
-HEALTHLIB_SEARCH_CONCURRENCY = int(os.environ.get("HEALTHLIB_SEARCH_CONCURRENCY", "1"))
-HEALTHLIB_SUGGEST_RATE_LIMIT = os.environ.get("HEALTHLIB_SUGGEST_RATE_LIMIT", "300/60")
+# Within its rate a client could otherwise hold every worker with costly searches at once;
+# gunicorn's sync workers queue the rest of a crowd, so the crowd behind one address is never refused by it.
+HEALTHLIB_SEARCH_CONCURRENCY = int(os.environ.get("HEALTHLIB_SEARCH_CONCURRENCY", "4"))
+HEALTHLIB_SUGGEST_RATE_LIMIT = os.environ.get("HEALTHLIB_SUGGEST_RATE_LIMIT", "1500/60")
 HEALTHLIB_API_RATE_LIMIT = os.environ.get("HEALTHLIB_API_RATE_LIMIT", "120/60")
 # Sign-in POSTs per client, counted before any password is hashed (each hash costs ~0.4 s
 # of CPU); django-axes's per-account lockout comes on top.

@@ -32,3 +32,4 @@ CACHES = {
 LOGGING["loggers"]["healthlib.request"]["level"] = "ERROR"
 # The suite searches a lot from one address; the rate-limit tests set small limits themselves.
 HEALTHLIB_SEARCH_RATE_LIMIT = HEALTHLIB_SUGGEST_RATE_LIMIT = HEALTHLIB_API_RATE_LIMIT = HEALTHLIB_LOGIN_RATE_LIMIT = "100000/60"
+HEALTHLIB_SEARCH_REQUEST_RATE_LIMIT = "100000/60"
