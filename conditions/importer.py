@@ -52,22 +52,29 @@ def source_files(paths):
     return files, errors
 
 
-def import_content(paths, user=None, new_only=False):
+def import_content(paths, user=None, new_only=False, progress=None):
     """Load source files (see the module docstring); the search index is updated once, at the end.
 
     ``user``: the acting user whose permissions each file is checked against (``None``: the operator).
     ``new_only``: create the articles the database lacks and leave every existing one as it
     is (reported as unchanged), so loading ``content/`` again never undoes admin work.
+    ``progress``: a ``conditions.progress.Progress`` to report each stage on (``None``: silent).
     """
     with deferred_index_updates():
-        return _import_content(paths, user, new_only)
+        return _import_content(paths, user, new_only, progress)
 
 
-def _import_content(paths, user, new_only=False):
+def _stage(progress, description, total):
+    return progress.stage(description, total) if progress is not None else (lambda done: None)
+
+
+def _import_content(paths, user, new_only=False, progress=None):
     files, errors = source_files(paths)
     report = ImportReport(errors=errors)
     sources = {}
-    for path in files:
+    read = _stage(progress, "read files", len(files))
+    for done, path in enumerate(files, start=1):
+        read(done)
         try:
             source = parse(path)
         except ContentError as error:
@@ -94,7 +101,9 @@ def _import_content(paths, user, new_only=False):
     # Published files pass the same checks as publishing in the admin; links to files of
     # this import that are published count as links to published articles.
     published = {slug for slug, source in sources.items() if source.status == Article.Status.PUBLISHED}
-    for slug, source in list(sources.items()):
+    loaded = _stage(progress, "loaded", len(sources))
+    for done, (slug, source) in enumerate(list(sources.items()), start=1):
+        loaded(done)
         try:
             with transaction.atomic():
                 outcome = apply_source(source, user, also_published=published)
@@ -105,7 +114,9 @@ def _import_content(paths, user, new_only=False):
         getattr(report, outcome).append(source.slug)
         if outcome != "unchanged":
             changed.add(source.slug)
-    for source in sources.values():
+    linked = _stage(progress, "linked", len(sources))
+    for done, source in enumerate(sources.values(), start=1):
+        linked(done)
         with transaction.atomic(), reversion.create_revision():
             if user is not None:
                 reversion.set_user(user)

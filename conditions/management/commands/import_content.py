@@ -3,6 +3,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from conditions.importer import import_content
+from conditions.progress import Progress
 
 
 class Command(BaseCommand):
@@ -25,7 +26,10 @@ class Command(BaseCommand):
             acting = get_user_model().objects.filter(username=user, is_active=True).first()
             if acting is None:
                 raise CommandError(f"No active user named {user!r}.")
-        report = import_content(paths or [settings.HEALTHLIB_CONTENT_DIR], user=acting, new_only=new_only)
+        progress = Progress(self.stdout) if options["verbosity"] else None
+        report = import_content(paths or [settings.HEALTHLIB_CONTENT_DIR], user=acting, new_only=new_only, progress=progress)
+        if progress is not None:
+            progress.close()
         for error in report.errors:
             self.stderr.write(str(error))
         for warning in report.warnings:

@@ -3,6 +3,7 @@ import os
 from django.core.management.base import BaseCommand, CommandError
 
 from conditions.models import Article
+from conditions.progress import Progress
 from conditions.search import get_backend
 from conditions.search.base import SearchUnavailable
 from conditions.search.documents import SearchDocument
@@ -23,26 +24,11 @@ class Command(BaseCommand):
         if check:
             return self.check_drift(articles)
         total = articles.count()
-        progress = self.progress_bar(total)
+        progress = Progress(self.stdout)
         documents = (SearchDocument.from_article(article) for article in articles.iterator(chunk_size=200))
-        get_backend().rebuild(documents, progress, processes=max(1, processes))
-        if self.stdout.isatty():
-            self.stdout.write("")
+        get_backend().rebuild(documents, progress.stage("indexed", total), processes=max(1, processes))
+        progress.close()
         self.stdout.write(f"Indexed {total} published article(s).")
-
-    def progress_bar(self, total):
-        tty = self.stdout.isatty()
-        step = max(1, total // 10)
-
-        def progress(done):
-            if tty:
-                filled = int(30 * done / max(total, 1))
-                self.stdout.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total}", ending="")
-                self.stdout.flush()
-            elif done % step == 0 or done == total:
-                self.stdout.write(f"indexed {done}/{total}")
-
-        return progress
 
     def check_drift(self, articles):
         expected = {article.slug: SearchDocument.from_article(article).content_hash for article in articles}
