@@ -144,7 +144,8 @@ class Nginx:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        site = render(NGINX_CONF.read_text(), {"listen 80;": f"listen 127.0.0.1:{self.port};", **replacements})
+        site = render(NGINX_CONF.read_text(), {"listen 80;": f"listen 127.0.0.1:{self.port};",
+                                               "/var/cache/nginx/healthlib": str(self.directory / "cache"), **replacements})
         (self.directory / "healthlib.conf").write_text(site)
         (self.directory / "temp").mkdir(exist_ok=True)
         temp = "\n".join(f"    {kind}_temp_path {self.directory / 'temp' / kind};"
