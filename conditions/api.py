@@ -32,7 +32,7 @@ from django.core.paginator import Paginator
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Max
 from django.http import HttpResponse, HttpResponsePermanentRedirect
-from django.urls import path, reverse
+from django.urls import path, re_path, reverse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.utils.dateparse import parse_date, parse_datetime
@@ -418,11 +418,12 @@ def openapi_document(request):
          "schema": {"type": "string", "enum": [codes.CODE_SYSTEM_OID]}},
         {"name": infobutton.DISPLAY_NAME, "in": "query", "description": "The diagnosis's name, searched for when no code matches "
                                                                         "(needed when no code is sent).",
-         "schema": {"type": "string", "maxLength": ABSURD_QUERY_LENGTH}},
+         "schema": {"type": "string", "maxLength": infobutton.MAX_NAME_LENGTH}},
         {"name": infobutton.RESPONSE_TYPE, "in": "query", "description": "text/xml (Atom, the default) or application/json.",
          "schema": {"type": "string", "enum": list(infobutton.RESPONSE_TYPES)}},
-        {"name": infobutton.LANGUAGE, "in": "query", "description": "The reader's language (ISO 639-1); only English (en) is "
-                                                                     "available, and another language is answered in English with a note.",
+        {"name": infobutton.LANGUAGE, "in": "query", "description": "The reader's language (a BCP 47 tag such as es-419, or en_US); "
+                                                                     "only English (en, eng) is available, and another language is "
+                                                                     "answered in English with a note.",
          "schema": {"type": "string", "maxLength": 35, "pattern": "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8}){0,4}$"}},
     ]
 
@@ -434,7 +435,7 @@ def openapi_document(request):
 
     caching = {"ETag": {"schema": {"type": "string"}}, "Last-Modified": {"schema": {"type": "string"}}}
     common = {
-        "304": {"description": "Not modified (If-None-Match / If-Modified-Since matched)."},
+        "304": {"description": "Not modified: If-None-Match matched the ETag (or If-Modified-Since, where Last-Modified is sent)."},
         "400": json_response("Bad parameter.", {"$ref": "#/components/schemas/Error"}),
         "405": json_response("Method not allowed (read-only API).", {"$ref": "#/components/schemas/Error"}),
         "429": json_response("Too many requests.", {"$ref": "#/components/schemas/Error"},
@@ -516,8 +517,11 @@ def openapi_document(request):
                 "get": {
                     "operationId": "infobutton", "summary": "HL7 Infobutton knowledge request (URL-based)",
                     "description": "Up to three articles for a code on a patient's chart, as an Atom feed (text/xml) or JSON. "
-                                   "Other Infobutton parameters are accepted and ignored. The same endpoint answers at the "
-                                   "site's root, /infobutton/, where Infobutton managers usually expect it.",
+                                   "Further criteria come indexed, each with its own code system and name: "
+                                   "mainSearchCriteria.v.c1, .cs1, .dn1 (numbering may start at 0); every code must be ICD-10-CM. "
+                                   "Infobutton parameters about the patient, the task or the performer are accepted and do not "
+                                   "change the answer. The same endpoint answers at the site's root, /infobutton/, where "
+                                   "Infobutton managers usually expect it.",
                     "parameters": infobutton_params,
                     "responses": {
                         "200": {"description": "The articles.", "headers": {"ETag": caching["ETag"]}, "content": {
@@ -551,7 +555,8 @@ urlpatterns = [
     path("articles/", articles, name="api-articles"),
     path("articles/<str:slug>/", article, name="api-article"),
     path("search/", search, name="api-search"),
-    path("codes/", code_lookup, name="api-codes"),
-    path("infobutton/", knowledge_request, name="api-infobutton"),  # also at /infobutton/ (healthlib.urls)
+    # Without the slash too: a 301 to it would carry no CORS headers for a browser-side portal to follow.
+    re_path(r"^codes/?$", code_lookup, name="api-codes"),
+    re_path(r"^infobutton/?$", knowledge_request, name="api-infobutton"),  # also at /infobutton/ (healthlib.urls)
     path("openapi.json", openapi, name="api-openapi"),
 ]

@@ -26,6 +26,7 @@ system's OID, and other names and the review date are schema.org's ``alternateNa
 
 import datetime
 import re
+import unicodedata
 from collections import defaultdict
 
 from django.conf import settings
@@ -37,8 +38,10 @@ from .kinds import KINDS
 from .models import Article, ArticleCode
 from .search.base import SearchTooComplex, SearchUnavailable
 from .search.documents import clean_query
+from .text import clean
 
 MAX_CODES = 20  # codes in one request
+MAX_NAME_LENGTH = 400  # characters of a display name (a URL of several stays under gunicorn's 4 KB request line)
 PROBLEM_KINDS = [kind for kind, info in KINDS.items() if info.is_problem]
 # The feed's <updated> when the library has no published article at all.
 CODE_SET_DATE = datetime.datetime(2026, 4, 1, tzinfo=datetime.UTC)
@@ -56,7 +59,7 @@ LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,4}$")
 INDEXED_RE = re.compile(r"^mainSearchCriteria\.v\.(c|cs|dn)(\d{1,2})$")
 # Words an ICD-10-CM title adds to the name of the problem itself ("Vitamin D deficiency, unspecified",
 # "Unilateral primary osteoarthritis, right knee"): the display name is searched without them.
-QUALIFIERS = frozenset("""unspecified other specified nos nec unilateral bilateral right left primary secondary
+QUALIFIERS = frozenset("""unspecified other specified nos nec unilateral bilateral right left
     initial subsequent encounter sequela current site sites multiple single part parts""".split())
 QUALIFYING_CLAUSE_RE = re.compile(r"\b(?:with|without|due to|in diseases classified elsewhere)\b.*$", re.IGNORECASE)
 
@@ -165,16 +168,18 @@ def _answer(request, search):
     language = query.get(LANGUAGE, "").strip() or "en"
     if len(language) > 35 or not LANGUAGE_RE.match(language):
         raise RequestError(f"'{LANGUAGE}' must be a language code such as en or es-419 (BCP 47).")
-    note = None if language.lower()[:2] == "en" and not language[2:3].isalpha() else \
+    note = None if re.split(r"[-_]", language.lower())[0] in ("en", "eng") else \
         f"Only English is available; these articles are in English (the request asked for '{language}')."
     criteria = _criteria(query)
-    names = []
+    names = []  # (as sent, as searched)
     for parameter, _, _, name in criteria:
-        cleaned = clean_query(name)
-        if cleaned is None:
-            raise RequestError(f"'{parameter.replace('.v.c', '.v.dn')}' is too long; send the diagnosis's name in a few words.")
-        if cleaned and cleaned not in names:
-            names.append(cleaned)
+        # As sent, but without control characters (no XML may hold them) or extra spaces.
+        shown = " ".join("".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in clean(name)).split())
+        if len(shown) > MAX_NAME_LENGTH:
+            raise RequestError(f"'{parameter.replace('.v.c', '.v.dn')}' is {len(shown)} characters long; send the diagnosis's name "
+                               f"in at most {MAX_NAME_LENGTH}.")
+        if shown and shown not in [sent for sent, _ in names]:
+            names.append((shown, clean_query(shown)))
     asked = []
     for parameter, value, system, _ in criteria:
         if not value.strip():
@@ -196,15 +201,15 @@ def _answer(request, search):
     for code in answers:
         articles += [article for article in answers[code][1] if article not in articles]
     matched_by = "code" if articles else None
-    for name in names if not articles else ():
-        articles = _by_name(name, search)
-        if articles:
-            matched_by = "display_name"
-            break
+    if not articles:  # each criterion's name: the best article of each first, then the next best
+        found = [_by_name(searched, search) for _, searched in names[:INFOBUTTON_ARTICLES]]
+        for rank in range(INFOBUTTON_ARTICLES):
+            articles += [each[rank] for each in found if rank < len(each) and each[rank] not in articles]
+        matched_by = "display_name" if articles else None
     return {
         "code_system": codes.CODE_SYSTEM_OID if asked else None,
         "codes": matched_codes,
-        "display_name": names[0] if names else None,
+        "display_name": names[0][0] if names else None,
         "matched_by": matched_by,
         "language": "en",
         "note": note,

@@ -17,7 +17,7 @@ urlpatterns = [
     path("search/", include("conditions.search.urls")),
     path("api/v1/", include("conditions.api")),
     # HL7 Infobutton: from a code on a patient's chart to our articles (conditions/infobutton.py).
-    path("infobutton/", api.knowledge_request, name="infobutton"),
+    re_path(r"^infobutton/?$", api.knowledge_request, name="infobutton"),
     # The markdownx editor's preview and upload endpoints, hardened (conditions/editing.py).
     path("markdownx/", include("conditions.editing")),
     path("sitemap.xml", public_page(sitemap, query_params=("p",)), {"sitemaps": sitemaps.SITEMAPS}, name="sitemap"),

@@ -269,10 +269,25 @@ def test_infobutton_searches_the_display_name_when_no_code_matches(client):
     assert nothing["articles"] == [] and nothing["matched_by"] is None, "no article with every word: none"
 
 
+def test_infobutton_echoes_the_name_as_sent_and_searches_each_criterions_name(client):
+    data = infobutton(client, c="Z99.89", cs=OID, dn="Age-related osteoporosis without current pathological fracture").json()
+    assert data["display_name"] == "Age-related osteoporosis without current pathological fracture"
+    both = infobutton(client, dn="Pain in left hip", **{"mainSearchCriteria.v.dn1": "Low back pain, unspecified"}).json()
+    assert {"hip-pain", "back-pain"} <= {a["slug"] for a in both["articles"]}, "the second name is searched too"
+
+
+def test_lookups_answer_without_the_trailing_slash_with_cors(client):
+    for url in ("/api/v1/codes", "/infobutton", "/api/v1/infobutton"):
+        response = client.get(url, {"code": "M81.0", "mainSearchCriteria.v.c": "M81.0", "mainSearchCriteria.v.cs": OID,
+                                    "knowledgeResponseType": "application/json"}, headers={"origin": "https://portal.example.org"})
+        assert response.status_code == 200 and response["Access-Control-Allow-Origin"] == "*", url
+
+
 def test_infobutton_says_only_english_is_available(client):
     data = infobutton(client, c="M81.0", cs=OID, language="es").json()
     assert data["language"] == "en" and data["note"].startswith("Only English is available") and data["articles"]
-    assert infobutton(client, c="M81.0", cs=OID, language="EN-us").json()["note"] is None
+    for english in ("EN-us", "eng", "en_GB"):
+        assert infobutton(client, c="M81.0", cs=OID, language=english).json()["note"] is None, english
 
 
 def test_infobutton_atom_is_a_valid_atom_feed(client):
@@ -298,6 +313,8 @@ def test_infobutton_atom_is_a_valid_atom_feed(client):
     names = [e.text for e in entry.findall("{https://schema.org/}alternateName")]
     assert names == Article.objects.get(slug="knee-pain").also_known_as
     assert "Patient education" in feed.find(f"{ATOM}subtitle").text
+    controlled = infobutton(client, response_type="text/xml", dn="\x1eOsteo\x11porosis \x00")  # control characters: XML has no room
+    assert controlled.status_code == 200 and ElementTree.fromstring(controlled.content).find(f"{ATOM}title").text.endswith("Osteo porosis")
     noted = ElementTree.fromstring(infobutton(client, response_type="text/xml", c="M81.0", cs=OID, language="fr").content)
     assert noted.find(f"{ATOM}subtitle").text.startswith("Only English is available")
 
@@ -310,7 +327,7 @@ def test_infobutton_atom_is_a_valid_atom_feed(client):
     ({"mainSearchCriteria.v.c": "x" * 200, "mainSearchCriteria.v.cs": OID}, "'mainSearchCriteria.v.c' value"),
     ({}, "Send 'mainSearchCriteria.v.c'"),
     ({"mainSearchCriteria.v.dn": "knee", "informationRecipient.languageCode.c": "<script>"}, "'informationRecipient.languageCode.c'"),
-    ({"mainSearchCriteria.v.dn": "knee " * 600}, "'mainSearchCriteria.v.dn' is too long"),
+    ({"mainSearchCriteria.v.dn": "knee " * 100}, "'mainSearchCriteria.v.dn' is 499 characters long; send the diagnosis's name in at most 400"),
 ])
 def test_infobutton_bad_parameters_are_a_400_naming_them(client, params, message):
     response = client.get("/infobutton/", params)
