@@ -4,6 +4,7 @@ writes source files for importer tests, and the real-browser fixtures."""
 import os
 import shutil
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,12 @@ def site(live_server):
     report = import_content([settings.HEALTHLIB_CONTENT_DIR])
     assert not report.errors
     return live_server.url
+
+
+def same_window(window, margin=10):
+    """Wait, if needed, until the next ``margin`` seconds fall in one window of a rate limit
+    (healthlib.ratelimit counts in fixed windows of ``window`` seconds from the epoch): a test
+    that straddled a window's end would see its count start again."""
+    left = window - time.time() % window
+    if left < margin:
+        time.sleep(left + 0.05)

@@ -27,6 +27,7 @@ from conditions.importer import import_content
 from conditions.models import Article, ArticleDraft, ArticleSection, Category
 from healthlib import pagecache
 
+from .conftest import same_window
 from .test_editors import change_url, form_data
 
 pytestmark = pytest.mark.django_db
@@ -280,6 +281,7 @@ def test_only_live_changes_retire_the_page_cache(editor, django_capture_on_commi
 
 def test_sign_in_is_limited_per_client_before_any_password_is_hashed(settings):
     settings.HEALTHLIB_LOGIN_RATE_LIMIT = "3/300"
+    same_window(300)
     settings.CACHES = {**settings.CACHES, "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "login"}}
     caches["default"].clear()
     attempts = []
