@@ -266,6 +266,8 @@ def article(request, slug):
 
 
 @api_view
+# Repeat searches come from the page cache, as the search page's do (normalised query, filters, page).
+@public_page(query_params=("q", "page", "kind", "category"), normalize={"q": clean_query})
 def search(request):
     # The scope and limits of the site's search page (conditions.search.views.search): one budget per client.
     if retry_after := over_limit(request, "search", settings.HEALTHLIB_SEARCH_RATE_LIMIT):

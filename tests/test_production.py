@@ -369,5 +369,7 @@ def test_repeat_searches_come_from_the_cache_until_the_content_changes(client, p
         article.save()
     fresh = client.get("/search/", {"q": "knee pain"})
     assert fresh["X-Cache"] == "miss" and "Knee pain, freshly edited." in fresh.content.decode(), "a publish retires cached searches"
+    api = client.get("/api/v1/search/", {"q": "knee pain"})
+    assert api["X-Cache"] == "miss" and client.get("/api/v1/search/", {"q": "knee  pain"})["X-Cache"] == "hit", "the API's too"
     refused = client.get("/search/", {"q": "x" * 3000})
     assert refused.status_code == 400 and client.get("/search/", {"q": "x" * 3000})["X-Cache"] == "miss", "errors are never cached"
