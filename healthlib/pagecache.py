@@ -21,6 +21,7 @@ keep them for five minutes; signed-in staff always get a fresh page marked priva
 
 import hashlib
 import threading
+import time
 import uuid
 from functools import wraps
 from urllib.parse import urlencode
@@ -165,3 +166,30 @@ def schedule_bump():
     this module knows nothing of their models."""
     _pending.bump = True
     transaction.on_commit(_bump_if_pending)
+
+
+class FrontCacheMiddleware:
+    """How long the front's micro-cache (``deploy/nginx.conf``) may keep each response:
+    ``X-Accel-Expires``, which nginx reads and never passes on.
+
+    nginx counts cache lifetimes in whole seconds of its clock, so "valid for 1 s" keeps a
+    page for up to two. An anonymous page is instead marked to expire at the end of the
+    current second (``@`` and that second), so no visitor sees a copy older than one second:
+    a publish or an unpublish shows within a second plus one rendering. Anything else (a
+    signed-in user, a response setting a cookie or marked private, a form post, an error
+    other than "not found") is marked ``0``: never kept.
+    """
+
+    KEPT_STATUSES = {200, 301, 404, 410}
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        control = response.get("Cache-Control", "")
+        keep = (request.method in ("GET", "HEAD") and response.status_code in self.KEPT_STATUSES and not response.cookies
+                and not (user is not None and user.is_authenticated) and "private" not in control and "no-store" not in control)
+        response["X-Accel-Expires"] = f"@{int(time.time())}" if keep else "0"
+        return response

@@ -8,6 +8,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 
 import pytest
 from django.conf import settings
@@ -373,3 +374,15 @@ def test_repeat_searches_come_from_the_cache_until_the_content_changes(client, p
     assert api["X-Cache"] == "miss" and client.get("/api/v1/search/", {"q": "knee  pain"})["X-Cache"] == "hit", "the API's too"
     refused = client.get("/search/", {"q": "x" * 3000})
     assert refused.status_code == 400 and client.get("/search/", {"q": "x" * 3000})["X-Cache"] == "miss", "errors are never cached"
+
+
+@pytest.mark.django_db
+def test_the_front_may_keep_an_anonymous_page_until_the_end_of_the_second_and_nothing_else(client, reviewer):
+    before = int(time.time())
+    for url in ("/conditions/osteoporosis/", "/search/?q=knee", "/conditions/no-such-article/"):
+        expires = client.get(url)["X-Accel-Expires"]
+        assert expires.startswith("@") and before <= int(expires[1:]) <= int(time.time()), (url, expires)
+    assert client.post("/admin/login/", {"username": "x", "password": "y"})["X-Accel-Expires"] == "0"
+    assert client.get("/admin/login/")["X-Accel-Expires"] == "0", "a page setting a cookie is never kept"
+    client.force_login(reviewer)
+    assert client.get("/conditions/osteoporosis/")["X-Accel-Expires"] == "0", "signed-in pages are never kept"

@@ -42,6 +42,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: an oversized or malformed Content-Length is refused before anything reads the body.
     "healthlib.security.RequestSizeLimitMiddleware",
+    # How long the front's micro-cache may keep each response (X-Accel-Expires; deploy/nginx.conf).
+    "healthlib.pagecache.FrontCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Pages carry no secrets an attacker could probe through compression (no tokens in
     # public pages; the admin's CSRF token is masked per request), so gzip them.
