@@ -103,6 +103,7 @@ $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
 	touch $@
 
 bench: $(VENV)/.installed-bench
+	$(BIN)/python benchmarks/scale_bench.py
 	$(BIN)/python benchmarks/search_bench.py
 	$(BIN)/python benchmarks/search_cost_bench.py
 	$(BIN)/python benchmarks/readability_bench.py

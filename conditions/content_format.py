@@ -101,8 +101,10 @@ class ArticleSource:
         return targets
 
 
-class _FrontMatterLoader(yaml.SafeLoader):
-    """SafeLoader without the timestamp resolver: dates arrive as text and are checked here."""
+class _FrontMatterLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """The safe loader without the timestamp resolver: dates arrive as text and are checked
+    here. libyaml's (``CSafeLoader``, in PyYAML's wheels) where present: the same nodes and
+    marks, several times faster than the pure-Python one."""
 
 
 _FrontMatterLoader.yaml_implicit_resolvers = {

@@ -2,10 +2,25 @@
 
 Every file is parsed and checked before anything is written: a file that breaks the
 format, or links to an article that exists neither in the batch nor in the database,
-is reported and skipped while the valid files load. Each file is written in its own
-transaction and only when its content differs from the database, so a second run
-changes nothing, timestamps included. ``related`` entries may point at articles later
-in the same batch, so they are set in a second pass once every article exists.
+is reported in one line and skipped while the valid files load. Only what differs from
+the database is written, so a second run changes nothing, timestamps included.
+
+Each file loads whole or not at all. The articles the database lacks (a migration from
+another system: thousands at once) take the bulk path: their sections are rendered in
+worker processes against the link state the batch will leave (so a link to an article
+later in the batch is a link from the start), and they are written with bulk inserts in
+one transaction, sections, links, categories, codes, related articles and a history
+version each, which a failure or a killed process leaves out entirely (run again, it
+loads them; nothing is written twice). Should that transaction fail, each file is loaded
+on its own instead, so one bad row costs one file. Articles the database has are
+compared and, when changed, updated one file per transaction through the same path as
+the admin (renames followed, linking pages re-rendered). ``related`` entries may point
+at articles later in the batch, so for existing articles they are set in a last pass.
+
+Worker processes are forked (``concurrent.futures.ProcessPoolExecutor``, the standard
+library's pool) for batches of ``PARALLEL_FROM`` files or more: they parse files and
+render Markdown, pure work that needs no database. Smaller batches run in this process,
+where forking would cost more than it saves.
 
 Run with ``user`` (``import_content --user NAME``), every file passes the same gate as
 the admin (``conditions.permissions``): an Editor's import may create and change drafts
@@ -14,20 +29,34 @@ Without it the command acts as the site's operator (shell access to the server),
 ``migrate`` does.
 """
 
+import json
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import reversion
+from django.contrib.contenttypes.models import ContentType
+from django.core import serializers
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import DatabaseError, connection, transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
+from reversion.models import Revision, Version
 
-from . import markdown
+from healthlib import pagecache
+
+from . import codes, markdown
 from .content_format import ArticleSource, ContentError, parse
-from .models import Article, ArticleRedirect, Category
+from .kinds import SectionKind
+from .models import Article, ArticleCode, ArticleImage, ArticleLink, ArticleRedirect, ArticleSection, Category, reading_grade, render_page
 from .permissions import can_publish, check_change
-from .search.signals import deferred_index_updates
+from .search.signals import deferred_index_updates, schedule_update
 from .workflow import WorkflowError, publish_problems
+
+PARALLEL_FROM = 200  # files: from this many, parse and render in worker processes
 
 
 @dataclass
@@ -52,41 +81,64 @@ def source_files(paths):
     return files, errors
 
 
-def import_content(paths, user=None, new_only=False, progress=None):
+def import_content(paths, user=None, new_only=False, progress=None, processes=None):
     """Load source files (see the module docstring); the search index is updated once, at the end.
 
     ``user``: the acting user whose permissions each file is checked against (``None``: the operator).
     ``new_only``: create the articles the database lacks and leave every existing one as it
     is (reported as unchanged), so loading ``content/`` again never undoes admin work.
     ``progress``: a ``conditions.progress.Progress`` to report each stage on (``None``: silent).
+    ``processes``: worker processes for batches of ``PARALLEL_FROM`` files or more (``None``:
+    one per core; 1: none). Returns an ``ImportReport`` of slugs and ``ContentError``s.
     """
+    processes = (os.cpu_count() or 1) if processes is None else processes
     with deferred_index_updates():
-        return _import_content(paths, user, new_only, progress)
+        return _import_content(paths, user, new_only, progress, processes)
 
 
 def _stage(progress, description, total):
     return progress.stage(description, total) if progress is not None else (lambda done: None)
 
 
-def _import_content(paths, user, new_only=False, progress=None):
-    files, errors = source_files(paths)
-    report = ImportReport(errors=errors)
+def _in_workers(function, items, processes):
+    """``function`` over ``items``, results in order: in forked worker processes when the
+    batch is large enough to repay starting them, else here. ``function`` and what it
+    returns must pickle; it may read module state set before the call (the fork copies it)."""
+    if processes > 1 and len(items) >= PARALLEL_FROM:
+        with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
+            yield from pool.map(function, items, chunksize=max(1, min(50, len(items) // (processes * 8))))
+    else:
+        yield from map(function, items)
+
+
+def _parse_file(path):
+    """``(source, None)`` or ``(None, (path, message, line))``: errors cross processes as tuples."""
+    try:
+        return parse(path), None
+    except ContentError as error:
+        return None, (error.path, error.message, error.line)
+    except OSError as error:
+        return None, (path, f"cannot be read: {error.strerror}", None)
+
+
+def _read(files, report, progress, processes):
     sources = {}
     read = _stage(progress, "read files", len(files))
-    for done, path in enumerate(files, start=1):
+    for done, (source, error) in enumerate(_in_workers(_parse_file, files, processes), start=1):
         read(done)
-        try:
-            source = parse(path)
-        except ContentError as error:
-            report.errors.append(error)
-            continue
-        except OSError as error:
-            report.errors.append(ContentError(path, f"cannot be read: {error.strerror}"))
-            continue
-        if source.slug in sources:
-            report.errors.append(ContentError(path, f"slug '{source.slug}' is also used by {sources[source.slug].path}", source.lines["slug"]))
-            continue
-        sources[source.slug] = source
+        if error is not None:
+            report.errors.append(ContentError(*error))
+        elif source.slug in sources:
+            report.errors.append(ContentError(source.path, f"slug '{source.slug}' is also used by {sources[source.slug].path}", source.lines["slug"]))
+        else:
+            sources[source.slug] = source
+    return sources
+
+
+def _import_content(paths, user, new_only, progress, processes):
+    files, errors = source_files(paths)
+    report = ImportReport(errors=errors)
+    sources = _read(files, report, progress, processes)
 
     if new_only:
         existing = set(Article.objects.filter(slug__in=list(sources)).values_list("slug", flat=True))
@@ -97,25 +149,52 @@ def _import_content(paths, user, new_only=False, progress=None):
     _follow_old_addresses(sources, report)
     _drop_broken_links(sources, report)
 
-    changed = set()
     # Published files pass the same checks as publishing in the admin; links to files of
     # this import that are published count as links to published articles.
     published = {slug for slug, source in sources.items() if source.status == Article.Status.PUBLISHED}
-    loaded = _stage(progress, "loaded", len(sources))
-    for done, (slug, source) in enumerate(list(sources.items()), start=1):
+    stored = {article.slug: article for article in Article.objects.filter(slug__in=list(sources)).prefetch_related(
+        "categories", "related", "redirects", "sections", "code_rows")}
+    new = {slug: source for slug, source in sources.items() if slug not in stored}
+    created, changed = _create(new, sources, user, published, report, progress, processes) if new else (set(), set())
+    existing = [(slug, source) for slug, source in sources.items() if slug in stored]
+    loaded = _stage(progress, "compared", len(existing))
+    for done, (slug, source) in enumerate(existing, start=1):
         loaded(done)
-        try:
-            with transaction.atomic():
-                outcome = apply_source(source, user, also_published=published)
-        except (PermissionDenied, WorkflowError) as refusal:
-            del sources[slug]
-            report.errors.append(ContentError(source.path, f"not loaded: {refusal}", source.lines.get("status")))
-            continue
-        getattr(report, outcome).append(source.slug)
-        if outcome != "unchanged":
-            changed.add(source.slug)
-    linked = _stage(progress, "linked", len(sources))
-    for done, source in enumerate(sources.values(), start=1):
+        if _matches(stored[slug], source):
+            report.unchanged.append(slug)
+        elif _apply_one(source, sources, user, published, report):
+            changed.add(slug)
+    _link(sources, created, changed, user, report, progress)
+    return report
+
+
+def _apply_one(source, sources, user, published, report):
+    """Load one file in its own transaction; whether it changed anything (refused: reported, dropped)."""
+    try:
+        with transaction.atomic():
+            outcome = apply_source(source, user, also_published=published)
+    except (PermissionDenied, WorkflowError) as refusal:
+        del sources[source.slug]
+        report.errors.append(ContentError(source.path, f"not loaded: {refusal}", source.lines.get("status")))
+        return False
+    getattr(report, outcome).append(source.slug)
+    return outcome != "unchanged"
+
+
+def _link(sources, created, changed, user, report, progress):
+    """Set the related articles of the existing articles in the batch (new ones have theirs),
+    and give every article the batch changed a version in its history."""
+    through = Article.related.through
+    pk_of = dict(Article.objects.filter(slug__in=set(sources).union(*(source.related for source in sources.values())))
+                 .values_list("slug", "pk"))
+    current = {}
+    for from_pk, to_pk in through.objects.filter(from_article_id__in=[pk_of[slug] for slug in sources if slug in pk_of]).values_list(
+            "from_article_id", "to_article_id"):
+        current.setdefault(from_pk, set()).add(to_pk)
+    todo = [source for slug, source in sources.items() if slug not in created and (
+        slug in changed or {pk_of[target] for target in source.related if target in pk_of} != current.get(pk_of.get(slug), set()))]
+    linked = _stage(progress, "linked", len(todo))
+    for done, source in enumerate(todo, start=1):
         linked(done)
         with transaction.atomic(), reversion.create_revision():
             if user is not None:
@@ -140,8 +219,178 @@ def _import_content(paths, user, new_only=False, progress=None):
             if source.slug in changed:
                 # A version in the article's history, so even an imported article can be restored.
                 reversion.add_to_revision(article)
-                reversion.set_comment(f"Imported from {source.path.name}" if source.path else "Imported")
-    return report
+                reversion.set_comment(_comment(source))
+
+
+def _comment(source):
+    return f"Imported from {source.path.name}" if source.path else "Imported"
+
+
+def _refusal(source, user, article, also_published, live=None):
+    """Why ``source`` may not be loaded over ``article`` (``None``: a new one) by ``user``, or
+    ``None``: ``PermissionDenied`` or ``WorkflowError``, as ``apply_source`` would raise."""
+    try:
+        if user is not None:
+            check_change(user, article, source.status)
+        if source.status == Article.Status.PUBLISHED:
+            content = {"slug": source.slug, "summary": source.summary, "sections": source.sections}
+            problems = publish_problems(content, reviewed_on=source.reviewed_on, also_published=also_published, live=live)
+            if problems:
+                raise WorkflowError("not published: " + " ".join(problems))
+    except (PermissionDenied, WorkflowError) as refusal:
+        return refusal
+    return None
+
+
+def _new_article(source, user):
+    """The unsaved ``Article`` for a file the database lacks, fields as ``apply_source`` sets them."""
+    article = Article(slug=source.slug, emergency_signs=source.emergency, codes=source.codes, updated_at=timezone.now())
+    for name in ("title", "kind", "schema_type", "summary", "also_known_as", "reviewed_on", "reviewed_by", "status"):
+        setattr(article, name, getattr(source, name))
+    if user is not None and not can_publish(user):
+        article.reviewed_on, article.reviewed_by = None, ""  # as in the admin: only a medical reviewer records a review
+    article.normalize()
+    return article
+
+
+def _page_texts(source):
+    """``[(kind, markdown)]`` of a source's sections in page order."""
+    return sorted(source.sections.items(), key=lambda item: SectionKind.position(item[0]))
+
+
+_RENDERING = {}  # targets and images for _render_source, set before the workers fork
+
+
+def _render_source(texts):
+    """``([html, …], grade)`` for one article's ``[(kind, markdown)]`` in page order."""
+    html = render_page([text for _, text in texts], _RENDERING["targets"], _RENDERING["images"])
+    return html, reading_grade(dict(texts))
+
+
+def _create(new, sources, user, published, report, progress, processes):
+    """The bulk path (module docstring): create the articles of ``new`` ({slug: source}).
+    Returns ``(created in bulk, created one by one)``, sets of slugs."""
+    sections_links = {slug: set().union(*map(markdown.linked_slugs, source.sections.values())) for slug, source in new.items()}
+    linked = set().union(*sections_links.values())
+    live = set(Article.objects.published().filter(slug__in=linked).values_list("slug", flat=True))
+    for slug, source in list(new.items()):
+        refusal = _refusal(source, user, None, published, live=live)
+        if refusal is not None:  # before rendering, so no page counts on a file left out
+            del new[slug], sources[slug]
+            report.errors.append(ContentError(source.path, f"not loaded: {refusal}", source.lines.get("status")))
+    articles = {slug: _new_article(source, user) for slug, source in new.items()}
+    # Links render against the state this batch leaves: its new articles as they will be, the rest as stored.
+    targets = {article.slug: article for article in Article.objects.filter(slug__in=linked - set(new)).only(*Article.LINK_STATE_FIELDS)}
+    targets.update((slug, article) for slug, article in articles.items() if slug in linked)
+    texts = {slug: _page_texts(source) for slug, source in new.items()}
+    _RENDERING.update(targets=targets, images=ArticleImage.objects.for_texts([text for pairs in texts.values() for _, text in pairs]))
+    rendered = {}
+    render = _stage(progress, "rendered", len(texts))
+    try:
+        for done, (slug, result) in enumerate(zip(texts, _in_workers(_render_source, list(texts.values()), processes)), start=1):
+            render(done)
+            rendered[slug] = result
+    finally:
+        _RENDERING.clear()
+    try:
+        with transaction.atomic():
+            _write_new(new, articles, texts, rendered, sections_links, user)
+    except DatabaseError:
+        # One file's row refused (a slug taken meanwhile, say): each file on its own, so it costs that file only.
+        loaded, one_by_one = _stage(progress, "loaded one by one", len(new)), set()
+        for done, source in enumerate(list(new.values()), start=1):
+            loaded(done)
+            try:
+                if _apply_one(source, sources, user, published, report):
+                    one_by_one.add(source.slug)
+            except DatabaseError as error:
+                del sources[source.slug]
+                report.errors.append(ContentError(source.path, f"not loaded: the database refused it ({error})"))
+        return set(), one_by_one
+    report.created.extend(new)
+    return set(new), set()
+
+
+def _write_new(new, articles, texts, rendered, sections_links, user):
+    for slug, (_, grade) in rendered.items():
+        articles[slug].reading_grade = grade
+    ArticleRedirect.objects.filter(old_slug__in=list(new)).delete()  # an article taking an old address takes it over
+    Article.objects.bulk_create(articles.values())
+    for article in articles.values():
+        article._saved_link_state = article.link_state()
+    ArticleSection.objects.bulk_create(
+        ArticleSection(article=articles[slug], kind=kind, position=SectionKind.position(kind), markdown=text, html=html)
+        for slug, pairs in texts.items() for (kind, text), html in zip(pairs, rendered[slug][0]))
+    ArticleLink.objects.bulk_create(ArticleLink(source=articles[slug], target_slug=target) for slug in new
+                                    for target in sorted(sections_links[slug]))
+    category_pk = dict(Category.objects.values_list("name", "pk"))
+    Article.categories.through.objects.bulk_create(
+        Article.categories.through(article_id=articles[slug].pk, category_id=category_pk[name])
+        for slug, source in new.items() for name in source.categories if name in category_pk)
+    ArticleCode.objects.bulk_create(ArticleCode(article=article, code=code)
+                                    for article in articles.values() for code in dict.fromkeys(map(codes.compact, article.codes)))
+    pk_of = dict(Article.objects.filter(slug__in=set().union(*(source.related for source in new.values()))).values_list("slug", "pk"))
+    Article.related.through.objects.bulk_create(
+        Article.related.through(from_article_id=articles[slug].pk, to_article_id=pk_of[target])
+        for slug, source in new.items() for target in source.related if target in pk_of)
+    # Former addresses (``redirect_from``): never an address an article has, nor another article's old one.
+    wanted = {old: slug for slug, source in new.items() for old in reversed(source.redirect_from)}
+    taken = set(Article.objects.filter(slug__in=list(wanted)).values_list("slug", flat=True))
+    taken |= set(ArticleRedirect.objects.filter(old_slug__in=list(wanted)).values_list("old_slug", flat=True))
+    ArticleRedirect.objects.bulk_create(ArticleRedirect(old_slug=old, article=articles[slug]) for old, slug in sorted(wanted.items())
+                                        if old not in taken)
+    # A version in each article's history, so even an imported article can be restored.
+    prefetch_related_objects(list(articles.values()), "sections", "categories", "related")
+    _record_history(articles.values(), [_comment(source) for source in new.values()], user)
+    # Bulk inserts send no signals: the search index and the page cache are told here.
+    live = [slug for slug, article in articles.items() if article.is_published]
+    for slug in live:
+        schedule_update(slug)
+    if live:
+        pagecache.schedule_bump()
+        # Stored pages linking to a newly published article now link to it (as Article.save does).
+        for article in Article.objects.linking_to_any(live).exclude(slug__in=list(new)):
+            article.render_sections()
+
+
+def _record_history(articles, comments, user):
+    """One revision per article (``comments`` in the same order) holding a version of it and
+    of each of its sections (prefetched), as ``reversion.create_revision()`` around
+    ``reversion.add_to_revision(article)`` writes it, in a few bulk inserts.
+
+    django-reversion's own path saves a revision at a time, with queries and a serializer
+    call per object: a third of a 5,000-file import. The rows written here are the same
+    (Django's serializer in reversion's format, ``json``), so the admin's history lists them
+    and restores them like any other (``tests/test_importer.py``). A database that cannot
+    return the keys of a bulk insert gets reversion's own path."""
+    articles = list(articles)
+    if not connection.features.can_return_rows_from_bulk_insert:
+        for article, comment in zip(articles, comments):
+            with reversion.create_revision(atomic=False):
+                if user is not None:
+                    reversion.set_user(user)
+                reversion.set_comment(comment)
+                reversion.add_to_revision(article)
+        return
+    now = timezone.now()
+    revisions = Revision.objects.bulk_create(Revision(date_created=now, user=user, comment=comment) for comment in comments)
+    objects = [(revision, item) for revision, article in zip(revisions, articles) for item in (article, *article.sections.all())]
+    content_types = ContentType.objects.get_for_models(Article, ArticleSection)
+    serialized = serializers.serialize("python", [item for _, item in objects])
+    Version.objects.bulk_create(
+        Version(revision=revision, object_id=str(item.pk), content_type=content_types[type(item)], db=connection.alias, format="json",
+                serialized_data=json.dumps([data], cls=DjangoJSONEncoder), object_repr=str(item))
+        for (revision, item), data in zip(objects, serialized))
+
+
+def _matches(article, source):
+    """Whether ``article`` (its categories, redirects, sections and code rows prefetched or
+    not) already says what ``source`` says, related articles aside (``_link`` sets those)."""
+    current = ArticleSource.from_article(article)
+    current.related = source.related
+    # The code lookup table must agree too (a raw write elsewhere could have left it behind).
+    rows_agree = {row.code for row in article.code_rows.all()} == {code.replace(".", "") for code in current.codes}
+    return current == source and rows_agree
 
 
 def _drop_unknown_categories(sources, report):
@@ -214,21 +463,11 @@ def apply_source(source, user=None, also_published=()):
     """
     article = Article.objects.select_for_update().filter(slug=source.slug).first()
     current_review = (article.reviewed_on, article.reviewed_by) if article is not None else (None, "")
-    if article is not None:
-        current = ArticleSource.from_article(article)
-        # Related articles are set in the second pass; compare everything else here.
-        current.related = source.related
-        # The code lookup table must agree too (a raw write elsewhere could have left it behind).
-        rows_agree = set(article.code_rows.values_list("code", flat=True)) == {code.replace(".", "") for code in current.codes}
-        if current == source and rows_agree:
-            return "unchanged"
-    if user is not None:
-        check_change(user, article, source.status)
-    if source.status == Article.Status.PUBLISHED:
-        content = {"slug": source.slug, "summary": source.summary, "sections": source.sections}
-        problems = publish_problems(content, reviewed_on=source.reviewed_on, also_published=also_published)
-        if problems:
-            raise WorkflowError("not published: " + " ".join(problems))
+    if article is not None and _matches(article, source):  # related articles are set in the last pass
+        return "unchanged"
+    refusal = _refusal(source, user, article, also_published)
+    if refusal is not None:
+        raise refusal
     outcome = "created" if article is None else "updated"
     article = article or Article(slug=source.slug)
     for name in ("title", "kind", "schema_type", "summary", "also_known_as", "reviewed_on", "reviewed_by", "status"):

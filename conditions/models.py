@@ -251,7 +251,9 @@ class Article(models.Model):
             self.changed_by = user if getattr(user, "pk", None) else None
         return bool(claimed)
 
-    def save(self, *args, **kwargs):
+    def normalize(self):
+        """Put the fields in the one form they are stored in (``save`` calls it; so does the
+        importer's bulk path, which saves without ``save``)."""
         # Text as pasted, in one form (conditions.text): NFC, no soft hyphens or zero-width characters.
         self.title, self.summary, self.published_title = clean(self.title), clean(self.summary), clean(self.published_title)
         self.also_known_as = clean_all(self.also_known_as or [])
@@ -262,11 +264,14 @@ class Article(models.Model):
         # Codes likewise (the same kinds); stored dotted and upper case, each once.
         known = (codes.compact(code) for code in (self.codes or []) if info is None or info.is_problem)
         self.codes = list(dict.fromkeys(codes.dotted(code) for code in known if code))
-        previous = getattr(self, "_saved_link_state", None)
         if self.is_published:
             self.published_at = self.published_at or timezone.now()
             self.published_title = self.title
-        elif previous is not None and previous[0] != self.slug:
+
+    def save(self, *args, **kwargs):
+        self.normalize()
+        previous = getattr(self, "_saved_link_state", None)
+        if not self.is_published and previous is not None and previous[0] != self.slug:
             # The title it had live belongs to its old address: links to the new one must not
             # borrow it (an editor could otherwise put it under another article's links).
             self.published_title = ""
@@ -356,8 +361,7 @@ class Article(models.Model):
             section.markdown = text
             section.save()
         self.render_sections()
-        # The reading grade of the text as saved, for the admin's list and filter.
-        self.reading_grade = readability.of_sections({kind: clean(text) for kind, text in markdown_by_kind.items()})[1].flesch_kincaid
+        self.reading_grade = reading_grade(markdown_by_kind)
         Article.objects.filter(pk=self.pk).update(reading_grade=self.reading_grade)
 
     def render_sections(self):
@@ -365,10 +369,8 @@ class Article(models.Model):
         sections = list(self.sections.all())
         slugs = set().union(*(markdown.linked_slugs(section.markdown) for section in sections))
         targets, images = _render_context([section.markdown for section in sections])
-        used_ids = set(SectionKind.values)
         changed = []
-        for section in sections:
-            html = markdown.render(section.markdown, targets=targets, used_ids=used_ids, images=images)
+        for section, html in zip(sections, render_page([section.markdown for section in sections], targets, images)):
             if html != section.html:
                 section.html = html
                 changed.append(section)
@@ -380,6 +382,21 @@ class Article(models.Model):
         known = set(self.outgoing_links.values_list("target_slug", flat=True))
         ArticleLink.objects.bulk_create(ArticleLink(source=self, target_slug=slug) for slug in sorted(slugs - known))
         return sections
+
+
+def reading_grade(markdown_by_kind):
+    """The Flesch–Kincaid grade of an article's text as saved (``{kind: markdown}``), for the
+    admin's list and filter; ``None`` with too little text (``conditions.readability``)."""
+    return readability.of_sections({kind: clean(text) for kind, text in markdown_by_kind.items()})[1].flesch_kincaid
+
+
+def render_page(texts, targets, images):
+    """The HTML of a page's sections from their Markdown ``texts`` (in page order): a list of
+    str, heading anchors unique across the page. ``targets``: ``{slug: article}`` for the
+    linked articles (anything with the link-state fields; ``Article.link_state``); ``images``:
+    ``{id: ArticleImage}``. Pure: it reads no database (the importer renders in worker processes)."""
+    used_ids = set(SectionKind.values)
+    return [markdown.render(text, targets=targets, used_ids=used_ids, images=images) for text in texts]
 
 
 def _render_context(texts):
@@ -395,11 +412,10 @@ def render_unsaved_sections(markdown_by_kind, article):
     markdown_by_kind = {kind: clean(text) for kind, text in markdown_by_kind.items()}  # as saving would store them
     texts = [text for text in markdown_by_kind.values() if text]
     targets, images = _render_context(texts)
-    used_ids = set(SectionKind.values)
     sections = sorted((ArticleSection(article=article, kind=kind, markdown=text, position=SectionKind.position(kind))
                        for kind, text in markdown_by_kind.items() if text and kind in SectionKind.values), key=lambda s: s.position)
-    for section in sections:
-        section.html = markdown.render(section.markdown, targets=targets, used_ids=used_ids, images=images)
+    for section, html in zip(sections, render_page([section.markdown for section in sections], targets, images)):
+        section.html = html
     return sections
 
 
@@ -474,7 +490,8 @@ class ArticleSection(models.Model):
         constraints = [models.UniqueConstraint(fields=["article", "kind"], name="unique_section_kind_per_article")]
 
     def __str__(self):
-        return f"{self.article} – {self.get_kind_display()}"
+        # Not get_kind_display(), which hashes every choice: a bulk import names 40,000 sections in their history.
+        return f"{self.article} – {SectionKind(self.kind).label}"
 
     @property
     def template_names(self):

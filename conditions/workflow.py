@@ -65,12 +65,13 @@ def apply_content(article, content):
 # -- the blocking checks -----------------------------------------------------------------------
 
 
-def publish_problems(content, *, reviewed_on=None, article=None, also_published=()):
+def publish_problems(content, *, reviewed_on=None, article=None, also_published=(), live=None):
     """Why ``content`` cannot be published now: a list of messages (empty when it can).
 
     Every ``[[link]]`` must name a published article (or the article itself), the summary
     and the Overview must be there, every image must have alt text, and a review date may
-    not lie in the future.
+    not lie in the future. ``also_published``: slugs to count as published as well;
+    ``live``: the published slugs, when the caller has them (a batch), instead of a query.
     """
     problems = []
     if not (content.get("summary") or "").strip():
@@ -84,7 +85,9 @@ def publish_problems(content, *, reviewed_on=None, article=None, also_published=
         if taken is not None:
             problems.append(_("The address “%(slug)s” now belongs to “%(other)s”: choose another.") % {"slug": own_slug, "other": taken})
     slugs = set().union(*(markdown.linked_slugs(text) for text in sections.values())) - {own_slug}
-    live = set(Article.objects.published().filter(slug__in=slugs).values_list("slug", flat=True)) | (slugs & set(also_published))
+    if live is None:
+        live = set(Article.objects.published().filter(slug__in=slugs).values_list("slug", flat=True))
+    live = (slugs & set(live)) | (slugs & set(also_published))
     for slug in sorted(slugs - live):
         exists = Article.objects.filter(slug=slug).exists()
         problems.append(_("[[%(slug)s]] links to an article that is %(state)s: publish it first, or remove the link.")

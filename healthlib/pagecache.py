@@ -20,6 +20,7 @@ keep them for five minutes; signed-in staff always get a fresh page marked priva
 """
 
 import hashlib
+import logging
 import threading
 import time
 import uuid
@@ -33,6 +34,9 @@ from django.http import HttpResponse, QueryDict
 from django.utils.cache import patch_cache_control
 from django.utils.http import http_date
 from django.utils.module_loading import import_string
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
 
 VERSION_KEY = "content-version"
 PAGE_TIMEOUT = 24 * 3600
@@ -40,19 +44,42 @@ PUBLIC_MAX_AGE = 300
 KEPT_HEADERS = ("Content-Type", "Last-Modified", "Content-Language")
 
 
+# What a cache raises when it cannot be reached: Redis down or cut off (redis-py's errors),
+# a file cache on a full or failing disk (OSError). Pages are then served uncached.
+CACHE_ERRORS = (OSError, RedisError)
+_last_warning = [0.0]
+
+
+def cache_unavailable(error):
+    """Log that a cache could not be reached (at most once a minute per process, so an outage
+    does not flood the log with a line per request); callers carry on uncached."""
+    if time.monotonic() - _last_warning[0] > 60:
+        _last_warning[0] = time.monotonic()
+        logger.error("cache unreachable, serving without it: %s", error)
+
+
 def content_version():
+    """The current content version (a str), or ``None`` when the cache cannot be reached."""
     cache = caches["default"]
-    version = cache.get(VERSION_KEY)
-    if version is None:
-        cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
-        version = cache.get(VERSION_KEY) or "unversioned"
+    try:
+        version = cache.get(VERSION_KEY)
+        if version is None:
+            cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+            version = cache.get(VERSION_KEY) or "unversioned"
+    except CACHE_ERRORS as error:
+        cache_unavailable(error)
+        return None
     return version
 
 
 def bump_content_version():
     # A new random version rather than a counter: a counter that expired or was evicted
     # would restart at an old number and bring back pages cached under it.
-    caches["default"].set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+    try:
+        caches["default"].set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+    except CACHE_ERRORS:
+        # Pages cached before the outage would outlive this change: say so, loudly.
+        logger.exception("the content version could not be replaced; run 'manage.py invalidate_page_cache' once the cache is back")
 
 
 # Settings every page shows: a page cached under other values is another page.
@@ -98,13 +125,13 @@ def public_page(view=None, *, query_params=(), normalize=None):
             response = view(request, *args, **kwargs)
             patch_cache_control(response, private=True, no_cache=True)
             return response
-        pages = caches["pages"]
+        pages, version = caches["pages"], content_version()
         key = "page:%s:%s:%s" % (
-            content_version(),
+            version,
             settings_fingerprint(),
             hashlib.sha256(f"{request.scheme}://{request.get_host()}{request.path}?{_sorted(request.GET)}".encode()).hexdigest(),
         )
-        cached = pages.get(key)
+        cached = _get(pages, key) if version is not None else None
         if cached is not None:
             status, headers, content = cached
             response = HttpResponse(content, status=status)
@@ -119,7 +146,8 @@ def public_page(view=None, *, query_params=(), normalize=None):
                 if "Last-Modified" not in response and (modified := _last_modified()):
                     response["Last-Modified"] = modified
                 headers = {name: response[name] for name in KEPT_HEADERS if name in response}
-                pages.set(key, (response.status_code, headers, response.content), PAGE_TIMEOUT)
+                if version is not None:
+                    _set(pages, key, (response.status_code, headers, response.content))
             response["X-Cache"] = "miss"
         if response.status_code == 200 and not response.streaming:
             response["ETag"] = '"%s"' % hashlib.sha256(response.content).hexdigest()[:32]
@@ -130,6 +158,21 @@ def public_page(view=None, *, query_params=(), normalize=None):
         return response
 
     return wrapper
+
+
+def _get(cache, key):
+    try:
+        return cache.get(key)
+    except CACHE_ERRORS as error:
+        cache_unavailable(error)
+        return None
+
+
+def _set(cache, key, value):
+    try:
+        cache.set(key, value, PAGE_TIMEOUT)
+    except CACHE_ERRORS as error:
+        cache_unavailable(error)
 
 
 def _sorted(query):

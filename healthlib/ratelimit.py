@@ -27,6 +27,8 @@ from django.core.cache import caches
 from django.http import JsonResponse
 from django.shortcuts import render
 
+from .pagecache import CACHE_ERRORS, cache_unavailable
+
 
 def parse_rate(rate):
     """``"60/60"`` → (60 requests, 60 seconds)."""
@@ -76,14 +78,20 @@ def over_limit(request, scope, rate):
     start = now - now % window
     key = f"ratelimit:{scope}:{client_address(request)}:{start}"
     cache = caches["default"]
-    if cache.add(key, 1, timeout=window + 1):
-        count = 1
-    else:
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=window + 1)
+    try:
+        if cache.add(key, 1, timeout=window + 1):
             count = 1
+        else:
+            try:
+                count = cache.incr(key)
+            except ValueError:  # expired between add and incr
+                cache.add(key, 1, timeout=window + 1)
+                count = 1
+    except CACHE_ERRORS as error:
+        # No counter to keep: patients are answered rather than refused (gunicorn's worker
+        # count and the per-search time budget still bound the load).
+        cache_unavailable(error)
+        return 0
     return (start + window - now) or 1 if count > limit else 0
 
 
@@ -110,13 +118,21 @@ def running_slot(request, scope, limit):
         return
     cache = caches["default"]
     prefix, token = f"running:{scope}:{client_address(request)}", secrets.token_hex(8)
-    slot = next((key for key in (f"{prefix}:{n}" for n in range(limit))
-                 if cache.add(key, token, timeout=IN_FLIGHT_SECONDS) and cache.get(key) == token), None)
+    try:
+        slot = next((key for key in (f"{prefix}:{n}" for n in range(limit))
+                     if cache.add(key, token, timeout=IN_FLIGHT_SECONDS) and cache.get(key) == token), None)
+    except CACHE_ERRORS as error:  # no slots to count: answer (as over_limit does)
+        cache_unavailable(error)
+        yield True
+        return
     try:
         yield slot is not None
     finally:
-        if slot is not None and cache.get(slot) == token:
-            cache.delete(slot)
+        try:
+            if slot is not None and cache.get(slot) == token:
+                cache.delete(slot)
+        except CACHE_ERRORS as error:  # the slot expires on its own
+            cache_unavailable(error)
 
 
 def rate_limited(scope, setting, json=False, methods=None, concurrency=None):

@@ -386,3 +386,29 @@ def test_the_front_may_keep_an_anonymous_page_until_the_end_of_the_second_and_no
     assert client.get("/admin/login/")["X-Accel-Expires"] == "0", "a page setting a cookie is never kept"
     client.force_login(reviewer)
     assert client.get("/conditions/osteoporosis/")["X-Accel-Expires"] == "0", "signed-in pages are never kept"
+
+
+# Redis on a port nothing listens on: every cache call fails at once.
+UNREACHABLE_CACHE = {
+    alias: {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:9/0", "KEY_PREFIX": alias,
+            "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25}}
+    for alias in ("default", "pages")
+}
+
+
+@pytest.mark.django_db
+def test_an_unreachable_cache_leaves_pages_search_and_publishing_working(client, settings, caplog, django_capture_on_commit_callbacks):
+    settings.CACHES = UNREACHABLE_CACHE
+    with caplog.at_level(logging.ERROR, logger="healthlib.pagecache"):
+        for url in ("/conditions/septic-arthritis/", "/search/?q=knee+pain", "/api/v1/articles/septic-arthritis/",
+                    "/api/v1/search/?q=knee", "/search/suggest/?q=kne"):
+            response = client.get(url)
+            assert response.status_code == 200, url
+            assert response.get("X-Cache", "miss") == "miss", url
+        article = Article.objects.get(slug="septic-arthritis")
+        article.summary = "Septic arthritis is a joint infection; see a doctor the same day."
+        with django_capture_on_commit_callbacks(execute=True):
+            article.save()  # the content version cannot be replaced: logged, the edit is kept
+    assert Article.objects.get(slug="septic-arthritis").summary.endswith("the same day.")
+    assert "see a doctor the same day" in client.get("/conditions/septic-arthritis/").content.decode()
+    assert "cache unreachable" in caplog.text and "invalidate_page_cache" in caplog.text

@@ -29,6 +29,7 @@ def flag(name, default):
     return os.environ.get(name, "1" if default else "0").strip().lower() in ("1", "true", "yes", "on")
 
 
+CACHE_TIMEOUT = float(os.environ.get("HEALTHLIB_CACHE_TIMEOUT", "0.25"))  # seconds, per Redis connect or reply
 FILE_CACHE_MAX_ENTRIES = int(os.environ.get("HEALTHLIB_FILE_CACHE_MAX_ENTRIES", "50000"))
 
 
@@ -39,7 +40,10 @@ def cache_settings(url, prefix):
     edit seen by one worker would leave the others serving the old page.
     """
     if url.startswith(("redis://", "rediss://", "unix://")):
-        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url, "KEY_PREFIX": prefix}
+        # Short socket timeouts: with Redis unreachable, a page is served uncached within a
+        # fraction of a second (healthlib.pagecache.CACHE_ERRORS) rather than hanging a worker.
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url, "KEY_PREFIX": prefix,
+                "OPTIONS": {"socket_connect_timeout": CACHE_TIMEOUT, "socket_timeout": CACHE_TIMEOUT}}
     if url.startswith("file://"):
         # An explicit cap (Django's default is 300 entries): when full, a third of the
         # entries are culled. Page keys are bounded by the real pages (healthlib.pagecache),
@@ -69,6 +73,9 @@ DATABASES = {
 
 CACHE_URL = os.environ.get("REDIS_URL") or os.environ.get("CACHE_URL") or required("REDIS_URL")
 CACHES = {"default": cache_settings(CACHE_URL, "healthlib"), "pages": cache_settings(CACHE_URL, "healthlib-pages")}
+# HEALTHLIB_PAGE_CACHE=0 renders every page afresh: only for timing first sight (benchmarks/scale_bench.py), never in production.
+if not flag("HEALTHLIB_PAGE_CACHE", True):
+    CACHES["pages"] = {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
 
 _search = os.environ.get("SEARCH_BACKEND", "postgres" if DATABASES["default"]["ENGINE"].endswith("postgresql") else "whoosh")
 HEALTHLIB_SEARCH_BACKEND = {

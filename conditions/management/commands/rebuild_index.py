@@ -7,6 +7,7 @@ from conditions.progress import Progress
 from conditions.search import get_backend
 from conditions.search.base import SearchUnavailable
 from conditions.search.documents import SearchDocument
+from conditions.search.signals import rebuild_index
 
 
 class Command(BaseCommand):
@@ -23,10 +24,8 @@ class Command(BaseCommand):
         articles = Article.objects.published().order_by("slug").prefetch_related("sections", "categories")
         if check:
             return self.check_drift(articles)
-        total = articles.count()
         progress = Progress(self.stdout)
-        documents = (SearchDocument.from_article(article) for article in articles.iterator(chunk_size=200))
-        get_backend().rebuild(documents, progress.stage("indexed", total), processes=max(1, processes))
+        total = rebuild_index(progress.stage("indexed", articles.count()), processes=processes)
         progress.close()
         self.stdout.write(f"Indexed {total} published article(s).")
 

@@ -1,0 +1,159 @@
+"""A migration's worth of files at once (issue 21, point 2, and its bad input): the bulk path
+in worker processes writes what the one-file path would, broken files cost one line each,
+and an import killed halfway completes when run again, nothing doubled."""
+
+import io
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from reversion.models import Version
+
+from conditions import importer
+from conditions.models import Article, ArticleLink, ArticleSection
+from conditions.search import get_backend, signals
+
+from .conftest import source_text
+
+pytestmark = pytest.mark.django_db
+
+COUNT = importer.PARALLEL_FROM + 40  # enough for the worker processes
+
+
+def slug(n):
+    return f"bulk-topic-{n:04d}"
+
+
+def write_corpus(folder, count):
+    """``count`` articles, each linking to the next published one (a file later in the batch)
+    and related to the one after the next; every fifth a draft (a live page may not link to one)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in range(count):
+        following, after = slug((n + 1 + ((n + 1) % 5 == 4)) % count), slug((n + 2) % count)
+        body = (f"## Overview\n\n### What is bulk topic {n}?\n\nBulk topic {n} is a made-up condition, word{n}x, for the importer's "
+                f"tests. It often comes with [[{following}]].\n\n## Key Points\n\n- Tiredness\n- Aches that come and go\n")
+        (folder / f"{slug(n)}.md").write_text(source_text(
+            slug(n), body=body, status="draft" if n % 5 == 4 else "published", related=f"[{after}]",
+            categories='["Bones, Joints & Muscles"]', codes="[M81.0]" if n % 2 else None))
+    return folder
+
+
+def run(*paths):
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command("import_content", *map(str, paths), stdout=out, stderr=err)
+        status = 0
+    except CommandError as error:
+        status = error.returncode
+    return status, out.getvalue(), [line for line in err.getvalue().splitlines() if line]
+
+
+def test_a_large_batch_loads_in_worker_processes_as_one_file_at_a_time_would(tmp_path, monkeypatch, django_capture_on_commit_callbacks):
+    folder = write_corpus(tmp_path / "corpus", COUNT)
+    monkeypatch.setattr(signals, "REBUILD_FROM", 100)  # the index is rebuilt aside, as for a migration
+    seen = []
+    monkeypatch.setattr(importer, "_in_workers", lambda f, items, processes, real=importer._in_workers: seen.append(len(items))
+                        or real(f, items, processes))
+    with django_capture_on_commit_callbacks(execute=True):
+        status, out, errors = run(folder)
+    assert (status, errors[:3]) == (0, []) and f"{COUNT} created" in out
+    assert seen == [COUNT, COUNT], "files parsed and pages rendered in worker processes"
+
+    first, draft = Article.objects.get(slug=slug(3)), Article.objects.get(slug=slug(4))
+    assert first.is_published and not draft.is_published
+    html = first.sections.get(kind="overview").html
+    assert 'Bulk topic 3 is a made-up condition' in html and "word3x" in html
+    assert f'<a href="/conditions/{slug(5)}/">Bulk Topic 0005</a>' in html, "a link to a file later in the batch is a link"
+    assert f'<a href="/conditions/{slug(5)}/">' in draft.sections.get(kind="overview").html
+    # Every page is what rendering it again through the one-file path gives.
+    for article in Article.objects.prefetch_related("sections"):
+        before = {section.kind: section.html for section in article.sections.all()}
+        article.render_sections()
+        assert {section.kind: section.html for section in article.sections.all()} == before, article.slug
+    assert first.reading_grade is not None and first.codes == ["M81.0"] and list(first.code_rows.values_list("code", flat=True)) == ["M810"]
+    assert [c.name for c in first.categories.all()] == ["Bones, Joints & Muscles"]
+    assert list(first.related.values_list("slug", flat=True)) == [slug(5)]
+    assert set(ArticleLink.objects.filter(source=first).values_list("target_slug", flat=True)) == {slug(5)}
+    assert ArticleSection.objects.filter(article__slug__startswith="bulk-topic-").count() == 2 * COUNT
+
+    # One version each, with its sections, restorable as any other.
+    versions = Version.objects.get_for_object(first)
+    assert versions.count() == 1 and versions[0].revision.get_comment() == f"Imported from {slug(3)}.md"
+    assert {v.object_repr for v in versions[0].revision.version_set.all()} >= {"Bulk Topic 0003", "Bulk Topic 0003 – Overview"}
+    first.summary = "Changed by hand."
+    first.save()
+    first.sections.filter(kind="key_points").delete()
+    versions[0].revision.revert(delete=True)
+    first.refresh_from_db()
+    assert first.summary == "A short summary of Bulk Topic 0003." and first.sections.count() == 2
+
+    # Searchable at once: the published ones, not the drafts.
+    assert [hit.slug for hit in get_backend().search("word3x")[:5]] == [slug(3)]
+    assert slug(4) not in [hit.slug for hit in get_backend().search("word4x")[:20]]
+
+    # Again: nothing changes, nothing is written twice.
+    with django_capture_on_commit_callbacks(execute=True):
+        status, out, errors = run(folder)
+    assert f"0 created, 0 updated, {COUNT} unchanged" in out
+    assert Version.objects.get_for_object(Article.objects.get(slug=slug(7))).count() == 1
+
+
+BREAKAGES = (
+    (lambda stem: f"---\ntitle: [unclosed\nslug: {stem}\n---\n## Overview\n\nText\n".encode(), "not valid YAML"),
+    (lambda stem: source_text(stem, categories="[Bones]").encode(), "unknown category 'Bones'"),
+    (lambda stem: source_text(stem, body="## Overview\n\nSee [[no-such-topic]].\n").encode(), "link 'no-such-topic' names no article"),
+    (lambda stem: source_text(stem, status="live").encode(), "unknown status 'live'"),
+    (lambda stem: f"---\ntitle: Caf\xe9\nslug: {stem}\n---\n".encode("latin-1"), "not valid UTF-8"),
+    (lambda stem: source_text(stem, codes="[Q99.999]").encode(), "Q99.999"),
+)
+
+
+def test_a_hundred_broken_files_among_good_ones_are_a_line_each_and_the_rest_load(tmp_path):
+    folder = write_corpus(tmp_path / "corpus", COUNT)
+    broken = {}
+    for n in range(100):
+        make, message = BREAKAGES[n % len(BREAKAGES)]
+        path = folder / f"broken-{n:03d}.md"
+        path.write_bytes(make(path.stem))
+        broken[str(path)] = message
+    status, out, errors = run(folder)
+    assert status == 1 and f"{COUNT} created, 0 updated, 0 unchanged, 100 with errors" in out
+    assert len(errors) == 100, errors[:5]
+    for line in errors:
+        path = line.split(":", 1)[0]
+        assert path in broken and broken[path] in line, line
+    assert Article.objects.count() - Article.objects.exclude(slug__startswith="bulk-topic-").count() == COUNT
+    assert not Article.objects.filter(slug__startswith="broken-").exists()
+
+
+def test_an_import_killed_halfway_completes_when_run_again(tmp_path):
+    """The real command, killed (SIGKILL) once its pages are rendered, while it writes; then run again."""
+    folder = write_corpus(tmp_path / "corpus", COUNT)
+    data = tmp_path / "data"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "healthlib.settings.test", "HEALTHLIB_TEST_DATA_DIR": str(data), "PYTHONUNBUFFERED": "1"}
+    env.pop("DATABASE_URL", None)
+    manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v0"], env=env, check=True)
+    process = subprocess.Popen([*manage, "import_content", str(folder)], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    for line in process.stdout:
+        if line.startswith(f"rendered: {COUNT}/{COUNT}"):
+            process.send_signal(signal.SIGKILL)
+            break
+    process.wait(timeout=120)
+    assert process.returncode == -signal.SIGKILL, "killed before it finished"
+    again = subprocess.run([*manage, "import_content", str(folder)], env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert f"{COUNT} created" in again.stdout or f"{COUNT} unchanged" in again.stdout
+    database = sqlite3.connect(data / "test.sqlite3")
+    counts = database.execute("""SELECT (SELECT count(*) FROM conditions_article), (SELECT count(DISTINCT slug) FROM conditions_article),
+                                        (SELECT count(*) FROM conditions_articlesection), (SELECT count(*) FROM reversion_revision)""").fetchone()
+    assert counts == (COUNT, COUNT, 2 * COUNT, COUNT), "every file once, each with one version"
+    check = subprocess.run([*manage, "import_content", str(folder)], env=env, capture_output=True, text=True, timeout=300)
+    assert f"0 created, 0 updated, {COUNT} unchanged" in check.stdout
