@@ -31,7 +31,9 @@ Without it the command acts as the site's operator (shell access to the server),
 
 import json
 import multiprocessing
+import multiprocessing.connection
 import os
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,7 +93,7 @@ def import_content(paths, user=None, new_only=False, progress=None, processes=No
     ``processes``: worker processes for batches of ``PARALLEL_FROM`` files or more (``None``:
     one per core; 1: none). Returns an ``ImportReport`` of slugs and ``ContentError``s.
     """
-    processes = (os.cpu_count() or 1) if processes is None else processes
+    processes = len(os.sched_getaffinity(0)) if processes is None else processes  # the cores this process may use
     with deferred_index_updates():
         return _import_content(paths, user, new_only, progress, processes)
 
@@ -105,10 +107,23 @@ def _in_workers(function, items, processes):
     batch is large enough to repay starting them, else here. ``function`` and what it
     returns must pickle; it may read module state set before the call (the fork copies it)."""
     if processes > 1 and len(items) >= PARALLEL_FROM:
-        with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
+        with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"), initializer=_exit_with_parent) as pool:
             yield from pool.map(function, items, chunksize=max(1, min(50, len(items) // (processes * 8))))
     else:
         yield from map(function, items)
+
+
+def _exit_with_parent():
+    """Worker initializer: end the worker as soon as the importing process is gone. Killed
+    (``kill -9``, the out-of-memory killer), it would leave its workers waiting on its queue
+    for ever, each holding a copy of its memory."""
+    sentinel = multiprocessing.parent_process().sentinel
+
+    def watch():
+        multiprocessing.connection.wait([sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _parse_file(path):
@@ -272,12 +287,20 @@ def _create(new, sources, user, published, report, progress, processes):
     Returns ``(created in bulk, created one by one)``, sets of slugs."""
     sections_links = {slug: set().union(*map(markdown.linked_slugs, source.sections.values())) for slug, source in new.items()}
     linked = set().union(*sections_links.values())
+    # What is live once the batch is in: the database's published articles, less those a file
+    # of the batch takes out of publication, plus the batch's published files.
     live = set(Article.objects.published().filter(slug__in=linked).values_list("slug", flat=True))
-    for slug, source in list(new.items()):
-        refusal = _refusal(source, user, None, published, live=live)
-        if refusal is not None:  # before rendering, so no page counts on a file left out
-            del new[slug], sources[slug]
-            report.errors.append(ContentError(source.path, f"not loaded: {refusal}", source.lines.get("status")))
+    live -= {slug for slug, source in sources.items() if source.status != Article.Status.PUBLISHED}
+    refused = True
+    while refused:  # a refused file is not live: files linking to it are refused in turn
+        refused = False
+        for slug, source in list(new.items()):
+            refusal = _refusal(source, user, None, published, live=live)
+            if refusal is not None:  # before rendering, so no page counts on a file left out
+                del new[slug], sources[slug]
+                published.discard(slug)
+                refused = True
+                report.errors.append(ContentError(source.path, f"not loaded: {refusal}", source.lines.get("status")))
     articles = {slug: _new_article(source, user) for slug, source in new.items()}
     # Links render against the state this batch leaves: its new articles as they will be, the rest as stored.
     targets = {article.slug: article for article in Article.objects.filter(slug__in=linked - set(new)).only(*Article.LINK_STATE_FIELDS)}
@@ -334,7 +357,10 @@ def _write_new(new, articles, texts, rendered, sections_links, user):
         Article.related.through(from_article_id=articles[slug].pk, to_article_id=pk_of[target])
         for slug, source in new.items() for target in source.related if target in pk_of)
     # Former addresses (``redirect_from``): never an address an article has, nor another article's old one.
-    wanted = {old: slug for slug, source in new.items() for old in reversed(source.redirect_from)}
+    wanted = {}
+    for slug, source in new.items():
+        for old in source.redirect_from:
+            wanted.setdefault(old, slug)  # two files naming one former address: the first keeps it
     taken = set(Article.objects.filter(slug__in=list(wanted)).values_list("slug", flat=True))
     taken |= set(ArticleRedirect.objects.filter(old_slug__in=list(wanted)).values_list("old_slug", flat=True))
     ArticleRedirect.objects.bulk_create(ArticleRedirect(old_slug=old, article=articles[slug]) for old, slug in sorted(wanted.items())

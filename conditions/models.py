@@ -491,7 +491,8 @@ class ArticleSection(models.Model):
 
     def __str__(self):
         # Not get_kind_display(), which hashes every choice: a bulk import names 40,000 sections in their history.
-        return f"{self.article} – {SectionKind(self.kind).label}"
+        label = SectionKind(self.kind).label if self.kind in SectionKind.values else self.kind
+        return f"{self.article} – {label}"
 
     @property
     def template_names(self):

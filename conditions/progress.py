@@ -7,6 +7,9 @@ drawn here: it handles terminal widths, rates and time left, and redraws sparing
 
 from tqdm import tqdm
 
+# No monitor thread: the importer forks worker processes, and forking with a thread running risks a lock held in the child.
+tqdm.monitor_interval = 0
+
 LINES = 10  # plain lines per stage without a terminal: one per tenth
 QUIET_BELOW = 100  # ... for stages of at least this many
 

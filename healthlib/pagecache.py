@@ -58,10 +58,21 @@ def cache_unavailable(error):
         logger.error("cache unreachable, serving without it: %s", error)
 
 
+_failed_bump = threading.Event()  # a change whose bump failed: done again once the cache answers
+
+
+def pending_bump():
+    """Whether this process owes the cache a new content version (its last bump failed)."""
+    return _failed_bump.is_set()
+
+
 def content_version():
     """The current content version (a str), or ``None`` when the cache cannot be reached."""
     cache = caches["default"]
     try:
+        if _failed_bump.is_set():  # the cache is back (or this raises again): retire what the outage left
+            cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+            _failed_bump.clear()
         version = cache.get(VERSION_KEY)
         if version is None:
             cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
@@ -77,8 +88,11 @@ def bump_content_version():
     # would restart at an old number and bring back pages cached under it.
     try:
         caches["default"].set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+        _failed_bump.clear()
     except CACHE_ERRORS:
-        # Pages cached before the outage would outlive this change: say so, loudly.
+        # Pages cached before the outage would outlive this change: this process bumps again at
+        # its next request that reaches the cache; a command's process may not live that long.
+        _failed_bump.set()
         logger.exception("the content version could not be replaced; run 'manage.py invalidate_page_cache' once the cache is back")
 
 

@@ -24,6 +24,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.http import JsonResponse
 from django.shortcuts import render
 
@@ -77,22 +78,28 @@ def over_limit(request, scope, rate):
     now = int(time.time())
     start = now - now % window
     key = f"ratelimit:{scope}:{client_address(request)}:{start}"
-    cache = caches["default"]
     try:
-        if cache.add(key, 1, timeout=window + 1):
-            count = 1
-        else:
-            try:
-                count = cache.incr(key)
-            except ValueError:  # expired between add and incr
-                cache.add(key, 1, timeout=window + 1)
-                count = 1
+        count = _count(caches["default"], key, window)
     except CACHE_ERRORS as error:
-        # No counter to keep: patients are answered rather than refused (gunicorn's worker
-        # count and the per-search time budget still bound the load).
+        # The shared counters are out of reach: each process counts on its own meanwhile, so
+        # patients are answered and a client hammering the site (or a password) is still refused.
         cache_unavailable(error)
-        return 0
+        count = _count(_FALLBACK, key, window)
     return (start + window - now) or 1 if count > limit else 0
+
+
+# Per-process counters and slots while the shared cache cannot be reached (a limit then holds per worker).
+_FALLBACK = LocMemCache("healthlib-limits-fallback", {"OPTIONS": {"MAX_ENTRIES": 10_000}})
+
+
+def _count(cache, key, window):
+    if cache.add(key, 1, timeout=window + 1):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=window + 1)
+        return 1
 
 
 IN_FLIGHT_SECONDS = 30  # gunicorn's worker timeout: a request still running by then is killed
@@ -118,13 +125,17 @@ def running_slot(request, scope, limit):
         return
     cache = caches["default"]
     prefix, token = f"running:{scope}:{client_address(request)}", secrets.token_hex(8)
-    try:
-        slot = next((key for key in (f"{prefix}:{n}" for n in range(limit))
+
+    def take(cache):
+        return next((key for key in (f"{prefix}:{n}" for n in range(limit))
                      if cache.add(key, token, timeout=IN_FLIGHT_SECONDS) and cache.get(key) == token), None)
-    except CACHE_ERRORS as error:  # no slots to count: answer (as over_limit does)
+
+    try:
+        slot = take(cache)
+    except CACHE_ERRORS as error:  # per-process slots meanwhile (as over_limit counts)
         cache_unavailable(error)
-        yield True
-        return
+        cache = _FALLBACK
+        slot = take(cache)
     try:
         yield slot is not None
     finally:

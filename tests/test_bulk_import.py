@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -133,6 +134,19 @@ def test_a_hundred_broken_files_among_good_ones_are_a_line_each_and_the_rest_loa
     assert not Article.objects.filter(slug__startswith="broken-").exists()
 
 
+def children(pid):
+    """The process ids whose parent is ``pid`` (Linux's /proc)."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+        except OSError:
+            continue
+        if fields.get("PPid", "").strip() == str(pid):
+            found.append(int(status.parent.name))
+    return found
+
+
 def test_an_import_killed_halfway_completes_when_run_again(tmp_path):
     """The real command, killed (SIGKILL) once its pages are rendered, while it writes; then run again."""
     folder = write_corpus(tmp_path / "corpus", COUNT)
@@ -144,10 +158,16 @@ def test_an_import_killed_halfway_completes_when_run_again(tmp_path):
     process = subprocess.Popen([*manage, "import_content", str(folder)], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     for line in process.stdout:
         if line.startswith(f"rendered: {COUNT}/{COUNT}"):
+            workers = children(process.pid)
+            time.sleep(0.2)  # into the writing
             process.send_signal(signal.SIGKILL)
             break
     process.wait(timeout=120)
     assert process.returncode == -signal.SIGKILL, "killed before it finished"
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert workers and not [pid for pid in workers if Path(f"/proc/{pid}").exists()], "its worker processes end with it"
     again = subprocess.run([*manage, "import_content", str(folder)], env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
     assert f"{COUNT} created" in again.stdout or f"{COUNT} unchanged" in again.stdout
@@ -157,3 +177,21 @@ def test_an_import_killed_halfway_completes_when_run_again(tmp_path):
     assert counts == (COUNT, COUNT, 2 * COUNT, COUNT), "every file once, each with one version"
     check = subprocess.run([*manage, "import_content", str(folder)], env=env, capture_output=True, text=True, timeout=300)
     assert f"0 created, 0 updated, {COUNT} unchanged" in check.stdout
+
+
+def test_former_addresses_and_refusals_follow_the_state_the_batch_leaves(tmp_path, client):
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    # A published file may not link to one the batch refuses (a review date in the future): it is refused in turn.
+    (folder / "bulk-refused.md").write_text(source_text("bulk-refused", reviewed_on="2999-01-01", reviewed_by="Dr Example"))
+    (folder / "bulk-linking.md").write_text(source_text("bulk-linking", body="## Overview\n\nSee [[bulk-refused]].\n"))
+    # Two files naming one former address: the first keeps it; it answers 301 to the article.
+    (folder / "bulk-first.md").write_text(source_text("bulk-first", redirect_from="[bulk-old-name]"))
+    (folder / "bulk-second.md").write_text(source_text("bulk-second", redirect_from="[bulk-old-name, bulk-older-name]"))
+    status, out, errors = run(folder)
+    assert status == 1 and "2 created" in out and len(errors) == 2
+    refused, linking = errors
+    assert refused.startswith(str(folder / "bulk-refused.md")) and "in the future" in refused
+    assert linking.startswith(str(folder / "bulk-linking.md")) and "[[bulk-refused]] links to an article that is missing" in linking
+    assert client.get("/conditions/bulk-old-name/")["Location"] == "/conditions/bulk-first/"
+    assert client.get("/conditions/bulk-older-name/")["Location"] == "/conditions/bulk-second/"

@@ -15,12 +15,14 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.cache import caches
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
 
 from conditions.models import Article, Category
 from conditions.search import get_backend
-from healthlib import pagecache
+from healthlib import pagecache, ratelimit
 
+from .conftest import same_window
 from .servers import PRODUCTION_ENV, Server, manage
 
 LOCAL_PAGE_CACHE = {
@@ -138,15 +140,19 @@ def test_healthz_reports_each_dependency(client, settings, tmp_path):
     response = client.get("/healthz")
     assert response.status_code == 200 and response.json() == {"status": "ok", "checks": {"database": "ok", "cache": "ok", "search": "ok"}}
     settings.CACHES = {**LOCAL_PAGE_CACHE, "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}}
-    settings.HEALTHLIB_SEARCH_OPTIONS = {"path": tmp_path / "no-index"}
+    search_options, settings.HEALTHLIB_SEARCH_OPTIONS = settings.HEALTHLIB_SEARCH_OPTIONS, {"path": tmp_path / "no-index"}
     get_backend.cache_clear()
     try:
         response = client.get("/healthz")
     finally:
+        settings.HEALTHLIB_SEARCH_OPTIONS = search_options
         get_backend.cache_clear()
     assert response.status_code == 503
     checks = response.json()["checks"]
     assert checks["database"] == "ok" and checks["cache"].startswith("error") and checks["search"].startswith("error")
+    # The cache alone down: pages are served uncached, so the server stays in the balancer.
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.json()["status"] == "degraded"
 
 
 @pytest.mark.django_db
@@ -311,6 +317,7 @@ class RefuseWhoosh:
 sys.meta_path.insert(0, RefuseWhoosh())
 import django
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
 django.setup()
 from django.test import Client
@@ -412,3 +419,17 @@ def test_an_unreachable_cache_leaves_pages_search_and_publishing_working(client,
     assert Article.objects.get(slug="septic-arthritis").summary.endswith("the same day.")
     assert "see a doctor the same day" in client.get("/conditions/septic-arthritis/").content.decode()
     assert "cache unreachable" in caplog.text and "invalidate_page_cache" in caplog.text
+    # The release step says it could not retire the pages, rather than claiming it did.
+    assert pagecache.pending_bump()
+    with pytest.raises(CommandError, match="cannot be reached"):
+        call_command("invalidate_page_cache", stdout=io.StringIO())
+    # Limits still hold, counted per process meanwhile.
+    settings.HEALTHLIB_SEARCH_RATE_LIMIT = "3/60"
+    same_window(60)
+    ratelimit._FALLBACK.clear()
+    assert [client.get("/search/", {"q": f"knee {n}"}).status_code for n in range(4)] == [200, 200, 200, 429]
+    # The cache back: this process retires what was cached before the outage at its next request.
+    settings.CACHES = LOCAL_PAGE_CACHE
+    caches["default"].set(pagecache.VERSION_KEY, "before-the-outage", timeout=None)
+    client.get("/conditions/septic-arthritis/")
+    assert not pagecache.pending_bump() and caches["default"].get(pagecache.VERSION_KEY) != "before-the-outage"

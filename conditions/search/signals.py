@@ -36,13 +36,6 @@ def rebuild_index(progress=None, processes=None):
 
 
 def update_index(*slugs):
-    if len(slugs) >= REBUILD_FROM:
-        # A bulk import: building aside with every core beats updating thousands of documents one by one.
-        try:
-            rebuild_index()
-        except Exception:
-            logger.exception("search index rebuild after %d changes failed; run 'manage.py rebuild_index'", len(slugs))
-        return
     try:
         articles = Article.objects.published().prefetch_related("sections", "categories").filter(slug__in=slugs)
         documents = [SearchDocument.from_article(article) for article in articles]
@@ -69,8 +62,18 @@ def deferred_index_updates():
         yield
     finally:
         slugs, _deferred.slugs = _deferred.slugs, None
-        if slugs:
+        if len(slugs) >= REBUILD_FROM:
+            # A bulk import: building aside with every core beats updating thousands of documents one by one.
+            transaction.on_commit(lambda: _rebuild_after(len(slugs)))
+        elif slugs:
             transaction.on_commit(lambda: update_index(*sorted(slugs)))  # at once, unless inside a transaction
+
+
+def _rebuild_after(changes):
+    try:
+        rebuild_index()
+    except Exception:
+        logger.exception("search index rebuild after %d changes failed; run 'manage.py rebuild_index'", changes)
 
 
 _pending = threading.local()

@@ -5,9 +5,9 @@ new code or templates may render any page differently, and the page cache outliv
 processes that filled it (Redis, or the file cache under the data directory).
 """
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from healthlib.pagecache import bump_content_version
+from healthlib.pagecache import bump_content_version, pending_bump
 
 
 class Command(BaseCommand):
@@ -15,5 +15,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         bump_content_version()
+        if pending_bump():
+            raise CommandError("the cache cannot be reached, so cached pages were not retired; run this again once it is back")
         if options["verbosity"]:
             self.stdout.write("Cached pages retired: the next request for each page renders it afresh.")
