@@ -59,6 +59,7 @@ from .search.signals import deferred_index_updates, schedule_update
 from .workflow import WorkflowError, publish_problems
 
 PARALLEL_FROM = 200  # files: from this many, parse and render in worker processes
+HISTORY_BATCH = 250  # articles whose history versions are written at a time (the "saved" stage advances by it)
 
 
 @dataclass
@@ -94,7 +95,7 @@ def import_content(paths, user=None, new_only=False, progress=None, processes=No
     one per core; 1: none). Returns an ``ImportReport`` of slugs and ``ContentError``s.
     """
     processes = len(os.sched_getaffinity(0)) if processes is None else processes  # the cores this process may use
-    with deferred_index_updates():
+    with deferred_index_updates(progress):
         return _import_content(paths, user, new_only, progress, processes)
 
 
@@ -317,7 +318,7 @@ def _create(new, sources, user, published, report, progress, processes):
         _RENDERING.clear()
     try:
         with transaction.atomic():
-            _write_new(new, articles, texts, rendered, sections_links, user)
+            _write_new(new, articles, texts, rendered, sections_links, user, _stage(progress, "saved", len(articles)))
     except DatabaseError:
         # One file's row refused (a slug taken meanwhile, say): each file on its own, so it costs that file only.
         loaded, one_by_one = _stage(progress, "loaded one by one", len(new)), set()
@@ -334,7 +335,7 @@ def _create(new, sources, user, published, report, progress, processes):
     return set(new), set()
 
 
-def _write_new(new, articles, texts, rendered, sections_links, user):
+def _write_new(new, articles, texts, rendered, sections_links, user, saved):
     for slug, (_, grade) in rendered.items():
         articles[slug].reading_grade = grade
     ArticleRedirect.objects.filter(old_slug__in=list(new)).delete()  # an article taking an old address takes it over
@@ -367,7 +368,10 @@ def _write_new(new, articles, texts, rendered, sections_links, user):
                                         if old not in taken)
     # A version in each article's history, so even an imported article can be restored.
     prefetch_related_objects(list(articles.values()), "sections", "categories", "related")
-    _record_history(articles.values(), [_comment(source) for source in new.values()], user)
+    batch, comments = list(articles.values()), [_comment(source) for source in new.values()]
+    for start in range(0, len(batch), HISTORY_BATCH):
+        _record_history(batch[start:start + HISTORY_BATCH], comments[start:start + HISTORY_BATCH], user)
+        saved(min(len(batch), start + HISTORY_BATCH))
     # Bulk inserts send no signals: the search index and the page cache are told here.
     live = [slug for slug, article in articles.items() if article.is_published]
     for slug in live:

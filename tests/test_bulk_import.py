@@ -62,10 +62,15 @@ def test_a_large_batch_loads_in_worker_processes_as_one_file_at_a_time_would(tmp
     seen = []
     monkeypatch.setattr(importer, "_in_workers", lambda f, items, processes, real=importer._in_workers: seen.append(len(items))
                         or real(f, items, processes))
-    with django_capture_on_commit_callbacks(execute=True):
-        status, out, errors = run(folder)
-    assert (status, errors[:3]) == (0, []) and f"{COUNT} created" in out
+    output = io.StringIO()
+    with django_capture_on_commit_callbacks(execute=True):  # the index is rebuilt once the import commits
+        call_command("import_content", str(folder), stdout=output)
+    out = output.getvalue()
+    assert f"{COUNT} created, 0 updated, 0 unchanged, 0 with errors" in out
     assert seen == [COUNT, COUNT], "files parsed and pages rendered in worker processes"
+    published = Article.objects.published().count()
+    for stage in (f"read files: {COUNT}/{COUNT}", f"rendered: {COUNT}/{COUNT}", f"saved: {COUNT}/{COUNT}", f"indexed: {published}/{published}"):
+        assert stage + "\n" in out, f"a line for the end of each stage, the writing and indexing included: {stage}"
 
     first, draft = Article.objects.get(slug=slug(3)), Article.objects.get(slug=slug(4))
     assert first.is_published and not draft.is_published

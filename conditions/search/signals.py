@@ -48,11 +48,12 @@ def update_index(*slugs):
 
 
 @contextmanager
-def deferred_index_updates():
+def deferred_index_updates(progress=None):
     """Collect index updates and apply them in one batch at the end (bulk imports).
 
     One index write for a whole import instead of one per article; should the process
     die first, ``rebuild_index --check`` reports the drift and ``rebuild_index`` repairs it.
+    ``progress``: a ``conditions.progress.Progress`` for a rebuild's "indexed" stage.
     """
     if getattr(_deferred, "slugs", None) is not None:
         yield
@@ -64,14 +65,15 @@ def deferred_index_updates():
         slugs, _deferred.slugs = _deferred.slugs, None
         if len(slugs) >= REBUILD_FROM:
             # A bulk import: building aside with every core beats updating thousands of documents one by one.
-            transaction.on_commit(lambda: _rebuild_after(len(slugs)))
+            transaction.on_commit(lambda: _rebuild_after(len(slugs), progress))
         elif slugs:
             transaction.on_commit(lambda: update_index(*sorted(slugs)))  # at once, unless inside a transaction
 
 
-def _rebuild_after(changes):
+def _rebuild_after(changes, progress=None):
     try:
-        rebuild_index()
+        total = Article.objects.published().count()
+        rebuild_index(progress.stage("indexed", total) if progress is not None else None)
     except Exception:
         logger.exception("search index rebuild after %d changes failed; run 'manage.py rebuild_index'", changes)
 
