@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import CommandError
 from reversion.models import Version
 
 from conditions import importer
@@ -22,6 +21,7 @@ from conditions.models import Article, ArticleLink, ArticleSection
 from conditions.search import get_backend, signals
 
 from .conftest import source_text
+from .test_importer import run_import
 
 pytestmark = pytest.mark.django_db
 
@@ -44,16 +44,6 @@ def write_corpus(folder, count):
             slug(n), body=body, status="draft" if n % 5 == 4 else "published", related=f"[{after}]",
             categories='["Bones, Joints & Muscles"]', codes="[M81.0]" if n % 2 else None))
     return folder
-
-
-def run(*paths):
-    out, err = io.StringIO(), io.StringIO()
-    try:
-        call_command("import_content", *map(str, paths), stdout=out, stderr=err)
-        status = 0
-    except CommandError as error:
-        status = error.returncode
-    return status, out.getvalue(), [line for line in err.getvalue().splitlines() if line]
 
 
 def test_a_large_batch_loads_in_worker_processes_as_one_file_at_a_time_would(tmp_path, monkeypatch, django_capture_on_commit_callbacks):
@@ -106,7 +96,7 @@ def test_a_large_batch_loads_in_worker_processes_as_one_file_at_a_time_would(tmp
 
     # Again: nothing changes, nothing is written twice.
     with django_capture_on_commit_callbacks(execute=True):
-        status, out, errors = run(folder)
+        status, out, errors = run_import(folder)
     assert f"0 created, 0 updated, {COUNT} unchanged" in out
     assert Version.objects.get_for_object(Article.objects.get(slug=slug(7))).count() == 1
 
@@ -129,7 +119,7 @@ def test_a_hundred_broken_files_among_good_ones_are_a_line_each_and_the_rest_loa
         path = folder / f"broken-{n:03d}.md"
         path.write_bytes(make(path.stem))
         broken[str(path)] = message
-    status, out, errors = run(folder)
+    status, out, errors = run_import(folder)
     assert status == 1 and f"{COUNT} created, 0 updated, 0 unchanged, 100 with errors" in out
     assert len(errors) == 100, errors[:5]
     for line in errors:
@@ -193,7 +183,7 @@ def test_former_addresses_and_refusals_follow_the_state_the_batch_leaves(tmp_pat
     # Two files naming one former address: the first keeps it; it answers 301 to the article.
     (folder / "bulk-first.md").write_text(source_text("bulk-first", redirect_from="[bulk-old-name]"))
     (folder / "bulk-second.md").write_text(source_text("bulk-second", redirect_from="[bulk-old-name, bulk-older-name]"))
-    status, out, errors = run(folder)
+    status, out, errors = run_import(folder)
     assert status == 1 and "2 created" in out and len(errors) == 2
     refused, linking = errors
     assert refused.startswith(str(folder / "bulk-refused.md")) and "in the future" in refused
