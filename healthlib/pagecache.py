@@ -12,6 +12,13 @@ The key also carries the page-wide settings (``settings_fingerprint``), and a re
 retires every page (``manage.py invalidate_page_cache``, run by the release unit and by
 ``make setup``), since new code may render any page differently.
 
+A page served from this cache still costs Django's request handling and its whole
+middleware stack. So the finished response of such a hit, headers included, is also kept
+(``healthlib.earlyhits``) and later requests for the same address are answered by a WSGI
+layer in front of Django, with two cache reads (the
+content version and the response) and a log line. Search pages are not: their per-client
+limits count every request.
+
 Django's own ``cache_page`` cannot do this: its key prefix is fixed when the view is
 decorated. Responses get a strong ``ETag`` (a hash of the body) and ``Last-Modified``
 (the newest published article), and ``ConditionalGetMiddleware`` answers revalidations
@@ -145,13 +152,16 @@ def public_page(view=None, *, query_params=(), normalize=None):
             settings_fingerprint(),
             hashlib.sha256(f"{request.scheme}://{request.get_host()}{request.path}?{_sorted(request.GET)}".encode()).hexdigest(),
         )
-        cached = _get(pages, key) if version is not None else None
+        cached = get_page(pages, key) if version is not None else None
         if cached is not None:
             status, headers, content = cached
             response = HttpResponse(content, status=status)
             for name, value in headers.items():
                 response[name] = value
             response["X-Cache"] = "hit"
+            # Answered ahead of Django from now on (``healthlib.earlyhits``), if the query string
+            # is the one the key holds: junk parameters (``?utm=…``) never get entries of their own.
+            response.early_hit = version if request.META.get("QUERY_STRING", "") == _sorted(request.GET) else None
         else:
             response = view(request, *args, **kwargs)
             if hasattr(response, "render"):
@@ -161,7 +171,7 @@ def public_page(view=None, *, query_params=(), normalize=None):
                     response["Last-Modified"] = modified
                 headers = {name: response[name] for name in KEPT_HEADERS if name in response}
                 if version is not None:
-                    _set(pages, key, (response.status_code, headers, response.content))
+                    set_page(pages, key, (response.status_code, headers, response.content))
             response["X-Cache"] = "miss"
         if response.status_code == 200 and not response.streaming:
             response["ETag"] = '"%s"' % hashlib.sha256(response.content).hexdigest()[:32]
@@ -174,7 +184,8 @@ def public_page(view=None, *, query_params=(), normalize=None):
     return wrapper
 
 
-def _get(cache, key):
+def get_page(cache, key):
+    """``cache.get(key)``, or ``None`` (logged) when the cache cannot be reached."""
     try:
         return cache.get(key)
     except CACHE_ERRORS as error:
@@ -182,7 +193,8 @@ def _get(cache, key):
         return None
 
 
-def _set(cache, key, value):
+def set_page(cache, key, value):
+    """``cache.set(key, value)`` for ``PAGE_TIMEOUT`` seconds; nothing (logged) when the cache cannot be reached."""
     try:
         cache.set(key, value, PAGE_TIMEOUT)
     except CACHE_ERRORS as error:
@@ -250,3 +262,4 @@ class FrontCacheMiddleware:
                 and not (user is not None and user.is_authenticated) and "private" not in control and "no-store" not in control)
         response["X-Accel-Expires"] = f"@{int(time.time())}" if keep else "0"
         return response
+

@@ -54,13 +54,18 @@ def ip_address(text):
 def client_address(request):
     """The address of the client that sent ``request``: ``REMOTE_ADDR``, or behind trusted
     proxies the rightmost untrusted ``X-Forwarded-For`` hop (see the module docstring)."""
-    remote = request.META.get("REMOTE_ADDR", "")
+    return environ_client_address(request.META)
+
+
+def environ_client_address(meta):
+    """``client_address`` from a WSGI environ (or ``request.META``) ``meta``: a str."""
+    remote = meta.get("REMOTE_ADDR", "")
     client = ip_address(remote)
     if client is None:
         return remote  # not an IP connection (a Unix socket): nothing better to go on
     trusted = settings.HEALTHLIB_TRUSTED_PROXY_IPS
     if any(client in network for network in trusted):
-        for hop in reversed(request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")):
+        for hop in reversed(meta.get("HTTP_X_FORWARDED_FOR", "").split(",")):
             if not hop.strip():
                 continue
             address = ip_address(hop)
@@ -161,8 +166,7 @@ def rate_limited(scope, setting, json=False, methods=None, concurrency=None):
         return response
 
     def decorator(view):
-        @wraps(view)
-        def wrapper(request, *args, **kwargs):
+        def limited(request, *args, **kwargs):
             if methods is not None and request.method not in methods:
                 return view(request, *args, **kwargs)
             retry_after = over_limit(request, scope, getattr(settings, setting))
@@ -172,6 +176,13 @@ def rate_limited(scope, setting, json=False, methods=None, concurrency=None):
                 return view(request, *args, **kwargs)
             with running_slot(request, scope, getattr(settings, concurrency)) as allowed:
                 return view(request, *args, **kwargs) if allowed else refuse(request, 1)
+
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            response = limited(request, *args, **kwargs)
+            # Every request counts, cached or not: never answered ahead of Django (healthlib.pagecache).
+            response.early_hit = None
+            return response
 
         return wrapper
 

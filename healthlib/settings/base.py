@@ -40,6 +40,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Keeps the finished response of a page-cache hit, for the WSGI layer in front (healthlib.earlyhits).
+    "healthlib.earlyhits.EarlyHitMiddleware",
     # First: an oversized or malformed Content-Length is refused before anything reads the body.
     "healthlib.security.RequestSizeLimitMiddleware",
     # How long the front's micro-cache may keep each response (X-Accel-Expires; deploy/nginx.conf).
