@@ -342,9 +342,9 @@ def _write_new(new, articles, texts, rendered, sections_links, user, saved):
     Article.objects.bulk_create(articles.values())
     for article in articles.values():
         article._saved_link_state = article.link_state()
-    ArticleSection.objects.bulk_create(
-        ArticleSection(article=articles[slug], kind=kind, position=SectionKind.position(kind), markdown=text, html=html)
-        for slug, pairs in texts.items() for (kind, text), html in zip(pairs, rendered[slug][0]))
+    sections = {slug: [ArticleSection(article=articles[slug], kind=kind, position=SectionKind.position(kind), markdown=text, html=html)
+                       for (kind, text), html in zip(pairs, rendered[slug][0])] for slug, pairs in texts.items()}
+    ArticleSection.objects.bulk_create(section for page in sections.values() for section in page)
     ArticleLink.objects.bulk_create(ArticleLink(source=articles[slug], target_slug=target) for slug in new
                                     for target in sorted(sections_links[slug]))
     category_pk = dict(Category.objects.values_list("name", "pk"))
@@ -367,10 +367,11 @@ def _write_new(new, articles, texts, rendered, sections_links, user, saved):
     ArticleRedirect.objects.bulk_create(ArticleRedirect(old_slug=old, article=articles[slug]) for old, slug in sorted(wanted.items())
                                         if old not in taken)
     # A version in each article's history, so even an imported article can be restored.
-    prefetch_related_objects(list(articles.values()), "sections", "categories", "related")
+    prefetch_related_objects(list(articles.values()), "categories", "related")
     batch, comments = list(articles.values()), [_comment(source) for source in new.values()]
     for start in range(0, len(batch), HISTORY_BATCH):
-        _record_history(batch[start:start + HISTORY_BATCH], comments[start:start + HISTORY_BATCH], user)
+        part = batch[start:start + HISTORY_BATCH]
+        _record_history(part, comments[start:start + HISTORY_BATCH], user, [sections[article.slug] for article in part])
         saved(min(len(batch), start + HISTORY_BATCH))
     # Bulk inserts send no signals: the search index and the page cache are told here.
     live = [slug for slug, article in articles.items() if article.is_published]
@@ -383,9 +384,9 @@ def _write_new(new, articles, texts, rendered, sections_links, user, saved):
             article.render_sections()
 
 
-def _record_history(articles, comments, user):
-    """One revision per article (``comments`` in the same order) holding a version of it and
-    of each of its sections (prefetched), as ``reversion.create_revision()`` around
+def _record_history(articles, comments, user, sections):
+    """One revision per article (``comments`` and ``sections``, each article's saved sections in
+    page order, in the same order) holding a version of it and of each of its sections, as ``reversion.create_revision()`` around
     ``reversion.add_to_revision(article)`` writes it, in a few bulk inserts.
 
     django-reversion's own path saves a revision at a time, with queries and a serializer
@@ -404,7 +405,7 @@ def _record_history(articles, comments, user):
         return
     now = timezone.now()
     revisions = Revision.objects.bulk_create(Revision(date_created=now, user=user, comment=comment) for comment in comments)
-    objects = [(revision, item) for revision, article in zip(revisions, articles) for item in (article, *article.sections.all())]
+    objects = [(revision, item) for revision, article, page in zip(revisions, articles, sections) for item in (article, *page)]
     content_types = ContentType.objects.get_for_models(Article, ArticleSection)
     serialized = serializers.serialize("python", [item for _, item in objects])
     Version.objects.bulk_create(

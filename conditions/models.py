@@ -491,7 +491,10 @@ class ArticleSection(models.Model):
 
     def __str__(self):
         # Not get_kind_display(), which hashes every choice: a bulk import names 40,000 sections in their history.
-        label = SectionKind(self.kind).label if self.kind in SectionKind.values else self.kind
+        try:
+            label = SectionKind(self.kind).label
+        except ValueError:
+            label = self.kind
         return f"{self.article} – {label}"
 
     @property

@@ -46,6 +46,7 @@ from redis.exceptions import RedisError
 logger = logging.getLogger(__name__)
 
 VERSION_KEY = "content-version"
+VERSION_ENVIRON = "healthlib.content_version"  # the WSGI environ key of the version read for a request
 PAGE_TIMEOUT = 24 * 3600
 PUBLIC_MAX_AGE = 300
 KEPT_HEADERS = ("Content-Type", "Last-Modified", "Content-Language")
@@ -146,7 +147,8 @@ def public_page(view=None, *, query_params=(), normalize=None):
             response = view(request, *args, **kwargs)
             patch_cache_control(response, private=True, no_cache=True)
             return response
-        pages, version = caches["pages"], content_version()
+        # The version the WSGI layer in front read for this request (healthlib.earlyhits), or read now.
+        pages, version = caches["pages"], request.META.get(VERSION_ENVIRON) or content_version()
         key = "page:%s:%s:%s" % (
             version,
             settings_fingerprint(),

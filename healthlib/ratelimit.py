@@ -78,7 +78,11 @@ def environ_client_address(meta):
 
 
 def over_limit(request, scope, rate):
-    """Seconds until the window resets when ``request`` exceeds ``rate`` in ``scope``, else 0."""
+    """Seconds until the window resets when ``request`` exceeds ``rate`` in ``scope``, else 0.
+
+    Marks ``request.limits_counted``: an address whose every request counts is never answered
+    ahead of Django (``healthlib.earlyhits``)."""
+    request.limits_counted = True
     limit, window = parse_rate(rate)
     now = int(time.time())
     start = now - now % window
@@ -166,7 +170,8 @@ def rate_limited(scope, setting, json=False, methods=None, concurrency=None):
         return response
 
     def decorator(view):
-        def limited(request, *args, **kwargs):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
             if methods is not None and request.method not in methods:
                 return view(request, *args, **kwargs)
             retry_after = over_limit(request, scope, getattr(settings, setting))
@@ -176,13 +181,6 @@ def rate_limited(scope, setting, json=False, methods=None, concurrency=None):
                 return view(request, *args, **kwargs)
             with running_slot(request, scope, getattr(settings, concurrency)) as allowed:
                 return view(request, *args, **kwargs) if allowed else refuse(request, 1)
-
-        @wraps(view)
-        def wrapper(request, *args, **kwargs):
-            response = limited(request, *args, **kwargs)
-            # Every request counts, cached or not: never answered ahead of Django (healthlib.pagecache).
-            response.early_hit = None
-            return response
 
         return wrapper
 

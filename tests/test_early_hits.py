@@ -10,15 +10,18 @@ import gzip
 import io
 import logging
 import sys
+import time
 from wsgiref.util import setup_testing_defaults
 
 import pytest
 from django.core.cache import caches
+from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 
 from conditions.models import Article
 from healthlib import pagecache
+from healthlib.earlyhits import EarlyHitApplication
 from healthlib.wsgi import application
 
 from .test_production import LOCAL_PAGE_CACHE, UNREACHABLE_CACHE
@@ -49,7 +52,7 @@ def entered(settings):
     caches["pages"].clear()
 
 
-def call(path, method="GET", query="", **headers):
+def call(path, method="GET", query="", app=application, **headers):
     """``(status code, headers dict, body bytes)`` of ``application`` for one request;
     ``headers`` as environ keys (``HTTP_ACCEPT_ENCODING="gzip"``)."""
     environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query, "REMOTE_ADDR": "127.0.0.1", "wsgi.input": io.BytesIO(),
@@ -60,7 +63,7 @@ def call(path, method="GET", query="", **headers):
     def start_response(status, response_headers, exc_info=None):
         started["status"], started["headers"] = int(status.split()[0]), dict(response_headers)
 
-    result = application(environ, start_response)
+    result = app(environ, start_response)
     try:
         body = b"".join(result)
     finally:
@@ -83,7 +86,7 @@ def test_a_repeat_anonymous_page_is_answered_without_entering_django(entered, ca
     assert "Content-Security-Policy" in headers and headers["ETag"] == second[1]["ETag"]
     logged = [r.fields for r in caplog.records if r.name == "healthlib.request"]
     assert logged == [{"request_id": "from-the-proxy-1", "method": "GET", "path": PAGE, "status": 200, "ms": logged[0]["ms"],
-                       "bytes": len(body), "cache": "hit", "client": "127.0.0.1"}]
+                       "bytes": len(body), "cache": "early", "client": "127.0.0.1"}]
     assert call(PAGE, HTTP_X_REQUEST_ID="bad id\n")[1]["X-Request-ID"] != "bad id\n"
 
     status, headers, body = call(PAGE, "HEAD")
@@ -117,9 +120,11 @@ def test_what_is_never_answered_ahead_of_django(entered):
         answers = [call(path, method, query, **headers) for _ in range(3)]
         return len(entered) - before == 3, answers
 
-    # Searches: their per-client limits count every request, cached or not.
-    fresh, answers = entered_each_time("/search/", "q=knee+pain")
-    assert fresh and answers[2][1]["X-Cache"] == "hit"
+    # Searches and the API: their per-client limits count every request, cached or not.
+    for path, query in (("/search/", "q=knee+pain"), ("/api/v1/search/", "q=knee"), ("/api/v1/articles/osteoporosis/", ""),
+                        ("/api/v1/articles/", "")):
+        fresh, answers = entered_each_time(path, query)
+        assert fresh and answers[2][1]["X-Cache"] == "hit", path
     # A query string other than the one the page-cache key holds (junk, another order, another spelling).
     for query in ("utm_source=mail", "page=1&utm=2", "q=knee%20pain"):
         assert entered_each_time("/conditions/", query)[0], query
@@ -141,10 +146,33 @@ def test_what_is_never_answered_ahead_of_django(entered):
 
 
 @pytest.mark.django_db
+def test_settings_that_shape_responses_file_answers_apart(entered, settings):
+    """A server restarted with other security settings never replays headers of the old ones."""
+    def restarted():  # Django's middleware reads its settings when the handler starts
+        return EarlyHitApplication(WSGIHandler())
+
+    for _ in range(3):
+        call(PAGE)
+    assert len(entered) == 2
+    secure = {"HTTPS": "on", "wsgi.url_scheme": "https"}
+    settings.SECURE_HSTS_SECONDS = 31536000
+    app = restarted()
+    status, headers, _ = call(PAGE, app=app, **secure)
+    assert len(entered) == 3 and "max-age=31536000" in headers["Strict-Transport-Security"]
+    settings.SECURE_SSL_REDIRECT = True
+    assert call(PAGE, app=restarted())[0] == 301 and len(entered) == 4, "the plain-HTTP answer kept before is not given"
+    settings.ALLOWED_HOSTS = ["health.example.org"]
+    assert call(PAGE, app=restarted(), **secure)[0] == 400 and len(entered) == 5
+
+
+@pytest.mark.django_db
 def test_an_unreachable_cache_sends_every_request_to_django(entered, settings, monkeypatch):
     settings.CACHES = UNREACHABLE_CACHE
     monkeypatch.setattr(pagecache, "_last_warning", [0.0])  # its own once-a-minute log line
     answers = [call(PAGE) for _ in range(3)]
     assert [a[0] for a in answers] == [200, 200, 200] and len(entered) == 3
     assert all(a[1]["X-Cache"] == "miss" for a in answers)
+    # The layer stands aside for a while, so each request waits out the cache's timeout once (in Django), not twice.
+    assert application.resume_at > time.monotonic()
+    application.resume_at = 0.0
     settings.CACHES = LOCAL_PAGE_CACHE
