@@ -14,11 +14,13 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.db import DatabaseError
 from reversion.models import Version
 
 from conditions import importer
 from conditions.models import Article, ArticleLink, ArticleSection
 from conditions.search import get_backend, signals
+from conditions.search.documents import SearchDocument
 
 from .conftest import source_text
 from .test_importer import run_import
@@ -46,18 +48,51 @@ def write_corpus(folder, count):
     return folder
 
 
+def expected_index():
+    """``{slug: content hash}`` a rebuild of the index from the database would hold."""
+    return {article.slug: SearchDocument.from_article(article).content_hash
+            for article in Article.objects.published().prefetch_related("sections", "categories")}
+
+
+def record_builds_aside(monkeypatch):
+    """A list that gets, for each index build started aside, its number of documents, then
+    "swapped" or "dropped" and the exit code of its process."""
+    events = []
+
+    class Recorded(signals.IndexBuiltAside):
+        def __init__(self, documents, covered):
+            events.append(len(documents))
+            super().__init__(documents, covered)
+
+        def finish(self, *args):
+            super().finish(*args)
+            events.extend(["swapped", self.process.exitcode])
+
+        def discard(self):
+            super().discard()
+            events.extend(["dropped", self.process.exitcode])
+
+    monkeypatch.setattr(signals, "IndexBuiltAside", Recorded)
+    return events
+
+
 def test_a_large_batch_loads_in_worker_processes_as_one_file_at_a_time_would(tmp_path, monkeypatch, django_capture_on_commit_callbacks):
     folder = write_corpus(tmp_path / "corpus", COUNT)
     monkeypatch.setattr(signals, "REBUILD_FROM", 100)  # the index is rebuilt aside, as for a migration
     seen = []
     monkeypatch.setattr(importer, "_in_workers", lambda f, items, processes, real=importer._in_workers: seen.append(len(items))
                         or real(f, items, processes))
+    built_aside = record_builds_aside(monkeypatch)
     output = io.StringIO()
     with django_capture_on_commit_callbacks(execute=True):  # the index is rebuilt once the import commits
         call_command("import_content", str(folder), stdout=output)
     out = output.getvalue()
     assert f"{COUNT} created, 0 updated, 0 unchanged, 0 with errors" in out
     assert seen == [COUNT, COUNT], "files parsed and pages rendered in worker processes"
+    # With Whoosh, the index was built in a process of its own while the import wrote; it is
+    # the index a rebuild from the database gives.
+    assert built_aside == ([Article.objects.published().count(), "swapped", 0] if get_backend().builds_aside else [])
+    assert get_backend().indexed_hashes() == expected_index()
     published = Article.objects.published().count()
     for stage in (f"read files: {COUNT}/{COUNT}", f"rendered: {COUNT}/{COUNT}", f"saved: {COUNT}/{COUNT}", f"indexed: {published}/{published}"):
         assert stage + "\n" in out, f"a line for the end of each stage, the writing and indexing included: {stage}"
@@ -99,6 +134,46 @@ def test_a_large_batch_loads_in_worker_processes_as_one_file_at_a_time_would(tmp
         status, out, errors = run_import(folder)
     assert f"0 created, 0 updated, {COUNT} unchanged" in out
     assert Version.objects.get_for_object(Article.objects.get(slug=slug(7))).count() == 1
+
+
+def test_an_index_built_while_the_import_writes_holds_the_library_the_import_leaves(tmp_path, monkeypatch,
+                                                                                    django_capture_on_commit_callbacks):
+    """Articles stored before, untouched by the batch, are in it as they are; one the batch
+    changes is indexed as changed (after the swap); the new ones as they were saved."""
+    folder = write_corpus(tmp_path / "corpus", COUNT)
+    shipped = (Path(settings.HEALTHLIB_CONTENT_DIR) / "osteoporosis.md").read_text()
+    (folder / "osteoporosis.md").write_text(shipped.replace("A simple scan can find it early", "A simple scan, zyxscanword, finds it"))
+    monkeypatch.setattr(signals, "REBUILD_FROM", 100)
+    built_aside = record_builds_aside(monkeypatch)
+    with django_capture_on_commit_callbacks(execute=True):
+        status, out, errors = run_import(folder)
+    assert status == 0 and f"{COUNT} created, 1 updated" in out, errors
+    if not get_backend().builds_aside:
+        pytest.skip("this search backend rebuilds in the database, after the import")
+    assert built_aside == [Article.objects.published().count(), "swapped", 0]
+    assert get_backend().indexed_hashes() == expected_index()
+    assert [hit.slug for hit in get_backend().search("zyxscanword")[:3]] == ["osteoporosis"]
+    assert "septic-arthritis" in [hit.slug for hit in get_backend().search("septic arthritis")[:3]]
+    assert [hit.slug for hit in get_backend().search("word7x")[:3]] == [slug(7)]
+
+
+def test_a_bulk_write_the_database_refuses_drops_the_index_built_aside(tmp_path, monkeypatch, django_capture_on_commit_callbacks):
+    """Each file is then loaded on its own, and the index rebuilt from what was loaded."""
+    folder = write_corpus(tmp_path / "corpus", COUNT)
+    monkeypatch.setattr(signals, "REBUILD_FROM", 100)
+    built_aside = record_builds_aside(monkeypatch)
+
+    def refused(*args, real=importer._write_new):
+        real(*args)
+        raise DatabaseError("refused at the end of the bulk transaction")
+
+    monkeypatch.setattr(importer, "_write_new", refused)
+    with django_capture_on_commit_callbacks(execute=True):
+        status, out, errors = run_import(folder)
+    assert status == 0 and f"{COUNT} created" in out, errors
+    if get_backend().builds_aside:
+        assert built_aside[1:] == ["dropped", 0], "the index built aside was dropped, its process ended"
+    assert get_backend().indexed_hashes() == expected_index()
 
 
 BREAKAGES = (
@@ -172,6 +247,51 @@ def test_an_import_killed_halfway_completes_when_run_again(tmp_path):
     assert counts == (COUNT, COUNT, 2 * COUNT, COUNT), "every file once, each with one version"
     check = subprocess.run([*manage, "import_content", str(folder)], env=env, capture_output=True, text=True, timeout=300)
     assert f"0 created, 0 updated, {COUNT} unchanged" in check.stdout
+
+
+def running(text):
+    """The process ids whose command line holds ``text``."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if text in cmdline.read_bytes().decode(errors="replace"):
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_an_import_killed_while_its_index_builds_aside_leaves_no_process_and_completes_when_run_again(tmp_path):
+    """Killed while it writes, its index half built in a process of its own (Whoosh's worker
+    processes under that): they all end, and a second run loads and indexes everything."""
+    count = signals.REBUILD_FROM + 20  # the shipped threshold: no setting to lower it from outside
+    folder = write_corpus(tmp_path / "corpus", count)
+    data = tmp_path / "data"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "healthlib.settings.test", "HEALTHLIB_TEST_DATA_DIR": str(data), "PYTHONUNBUFFERED": "1",
+           "SEARCH_BACKEND": "whoosh"}
+    env.pop("DATABASE_URL", None)
+    manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v0"], env=env, check=True)
+    process = subprocess.Popen([*manage, "import_content", str(folder)], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    for line in process.stdout:
+        if line.startswith(f"rendered: {count}/{count}"):  # the render workers are done with
+            break
+    aside, deadline = [], time.monotonic() + 60
+    while not aside and time.monotonic() < deadline:  # the index build starts as the writing does
+        aside = children(process.pid)
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=120)
+    assert process.returncode == -signal.SIGKILL and aside, "killed while it wrote, its index building aside"
+    # Every process it forked (the index build, Whoosh's workers under it) runs its command line.
+    deadline = time.monotonic() + 90
+    while running(str(folder)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not running(str(folder)), "the index build and Whoosh's workers end with the import"
+    again = subprocess.run([*manage, "import_content", str(folder)], env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and f"{count} created" in again.stdout, again.stderr
+    check = subprocess.run([*manage, "rebuild_index", "--check"], env=env, capture_output=True, text=True, timeout=300)
+    assert check.returncode == 0 and "Index matches the database" in check.stdout, check.stdout + check.stderr
 
 
 def test_former_addresses_and_refusals_follow_the_state_the_batch_leaves(tmp_path, client):

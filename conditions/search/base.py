@@ -137,6 +137,10 @@ class BaseSearchBackend:
     def reset_index(self):
         raise NotImplementedError
 
+    # Whether ``rebuild`` needs nothing but its documents and the index's own files, so that
+    # it may run in a forked process while this one writes to the database (bulk imports).
+    builds_aside = False
+
     def rebuild(self, documents, progress=None, processes=1):
         """Build a fresh index from ``documents`` and swap it in atomically.
 

@@ -69,6 +69,14 @@ class SearchDocument:
 
     @classmethod
     def from_article(cls, article):
+        """The document of a saved ``Article`` (its sections and categories read or prefetched)."""
+        return cls.from_parts(article, [category.slug for category in article.categories.all()],
+                              [(section.kind, section.html) for section in article.sections.all()])
+
+    @classmethod
+    def from_parts(cls, article, category_slugs, sections):
+        """The document of ``article`` (saved or not) with these category slugs and
+        ``sections``, ``[(kind, html)]`` in page order: what ``from_article`` gives once they are saved."""
         return cls(
             slug=article.slug,
             title=clean(article.title),
@@ -76,12 +84,8 @@ class SearchDocument:
             summary=clean(article.summary),
             aka=tuple(clean_all(article.also_known_as)),
             kind=article.kind,
-            categories=tuple(sorted(category.slug for category in article.categories.all())),
-            sections=tuple(
-                (section.kind, clean(plain_text(section.html)))
-                for section in article.sections.all()
-                if section.kind != SectionKind.REFERENCES
-            ),
+            categories=tuple(sorted(category_slugs)),
+            sections=tuple((kind, clean(plain_text(html))) for kind, html in sections if kind != SectionKind.REFERENCES),
         )
 
     @property

@@ -3,6 +3,7 @@ published article and drop anything else. A failed update is logged and never un
 the editor's save; ``rebuild_index`` repairs the index."""
 
 import logging
+import multiprocessing
 import os
 import threading
 from contextlib import contextmanager
@@ -58,16 +59,112 @@ def deferred_index_updates(progress=None):
     if getattr(_deferred, "slugs", None) is not None:
         yield
         return
-    _deferred.slugs = set()
+    _deferred.slugs, _deferred.aside = set(), None
     try:
         yield
     finally:
         slugs, _deferred.slugs = _deferred.slugs, None
-        if len(slugs) >= REBUILD_FROM:
+        aside, _deferred.aside = _deferred.aside, None
+        if aside is not None:
+            # Built while the import wrote; what changed after its snapshot is updated once it is in.
+            transaction.on_commit(lambda: aside.finish(progress, slugs - aside.covered))
+        elif len(slugs) >= REBUILD_FROM:
             # A bulk import: building aside with every core beats updating thousands of documents one by one.
             transaction.on_commit(lambda: _rebuild_after(len(slugs), progress))
         elif slugs:
             transaction.on_commit(lambda: update_index(*sorted(slugs)))  # at once, unless inside a transaction
+
+
+def builds_aside(changes):
+    """Whether an import about to change ``changes`` articles should hand the whole index to
+    ``build_aside``: inside ``deferred_index_updates``, ``REBUILD_FROM`` changes or more, and
+    a backend that can build apart from the database."""
+    return getattr(_deferred, "slugs", None) is not None and changes >= REBUILD_FROM and get_backend().builds_aside
+
+
+def build_aside(documents, covered):
+    """Start building the whole index from ``documents`` (``SearchDocument``s: every article
+    that will be live) in a forked process, while this one goes on writing the database
+    (see ``builds_aside``). It is swapped in when the ``deferred_index_updates`` block ends,
+    once the writes commit; then the slugs changed meanwhile that ``covered`` (the slugs whose
+    documents were given as they will be saved) leaves out are updated."""
+    _deferred.aside = IndexBuiltAside(documents, covered)
+
+
+def discard_aside():
+    """Drop the index being built aside (the writes it was built for did not happen)."""
+    aside, _deferred.aside = getattr(_deferred, "aside", None), None
+    if aside is not None:
+        aside.discard()
+
+
+class IndexBuiltAside:
+    """A forked process building a complete index (``backend.rebuild``) from documents it
+    was handed, that holds it back until told to swap it in or to drop it.
+
+    The process needs no database (its documents are in the memory it was forked with), so
+    the import's database writes and the index build run at once, on two cores.
+    """
+
+    def __init__(self, documents, covered):
+        context = multiprocessing.get_context("fork")
+        self.covered, self.total = set(covered), len(documents)
+        self.done = context.Value("i", 0, lock=False)
+        self.connection, theirs = context.Pipe()
+        self.process = context.Process(target=self._build, args=(documents, theirs))
+        self.process.start()
+        theirs.close()
+
+    def _build(self, documents, connection):
+        # A killed import leaves the pipe without a reader at its end: the build runs to its
+        # end (so Whoosh's own worker processes end as usual) and is dropped at the question below.
+        self.connection.close()  # this process's copy of the importer's end, or that end would never close
+
+        def advance(done):
+            self.done.value = done
+
+        def told_to_swap():
+            try:
+                return connection.recv() == "swap"
+            except EOFError:  # the import ended without a word
+                return False
+
+        try:
+            get_backend().rebuild(documents, advance, processes=max(1, min(2, os.cpu_count() or 1)), before_swap=told_to_swap)
+            connection.send("done")
+        except BaseException:
+            logger.exception("building the search index aside failed")
+            os._exit(1)
+        os._exit(0)
+
+    def finish(self, progress=None, changed=()):
+        """Swap the index in (waiting for it, with an "indexed" stage on ``progress``), then
+        update the slugs in ``changed``; a failed build is logged and the index rebuilt instead."""
+        advance = progress.stage("indexed", self.total) if progress is not None else None
+        try:
+            self.connection.send("swap")
+        except OSError:  # the process is gone: found out below
+            pass
+        while not self.connection.poll(0.2) and self.process.is_alive():
+            if advance:
+                advance(self.done.value)
+        built = self.connection.poll() and self.connection.recv() == "done"
+        self.process.join()
+        if not built:
+            logger.error("the search index built aside was lost (exit code %s); rebuilding it", self.process.exitcode)
+            _rebuild_after(self.total, progress)
+            return
+        if advance:
+            advance(self.total)
+        if changed:
+            update_index(*sorted(changed))
+
+    def discard(self):
+        try:
+            self.connection.send("discard")
+        except OSError:
+            pass
+        self.process.join()
 
 
 def _rebuild_after(changes, progress=None):

@@ -280,7 +280,12 @@ class WhooshSearchBackend(BaseSearchBackend):
     def reset_index(self):
         self._swap_in(self._new_dir(empty=True))
 
-    def rebuild(self, documents, progress=None, processes=1):
+    builds_aside = True  # rebuild() may run in a process of its own (conditions.search.signals.IndexBuiltAside)
+
+    def rebuild(self, documents, progress=None, processes=1, before_swap=None):
+        """Index ``documents`` afresh in a new folder and swap it in. ``before_swap``: called
+        once the new index is complete, while updates still wait; when it returns false the
+        new index is deleted and the live one kept."""
         self.path.mkdir(parents=True, exist_ok=True)
         ix, folder = self._new_dir()
         # Hold the live index's lock while building, so concurrent updates wait and then
@@ -306,7 +311,10 @@ class WhooshSearchBackend(BaseSearchBackend):
                 if progress:
                     progress(n)
             writer.commit()
-            self._swap_in(ix)
+            if before_swap is None or before_swap():
+                self._swap_in(ix)
+            else:
+                shutil.rmtree(folder, ignore_errors=True)
         finally:
             if old_lock is not None:
                 old_lock.release()
