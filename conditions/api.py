@@ -36,9 +36,10 @@ from django.urls import path, re_path, reverse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.utils.dateparse import parse_date, parse_datetime
-from django.utils.http import http_date, parse_http_date_safe
+from django.utils.http import parse_http_date_safe
 from django.views.decorators.csrf import csrf_exempt
 
+from healthlib import pagecache
 from healthlib.pagecache import public_page
 from healthlib.ratelimit import over_limit, running_slot
 
@@ -165,9 +166,9 @@ def _absolute_html(request, html):
 
 
 def _last_modified(response, moments):
-    moments = [moment for moment in moments if moment]
-    if moments:
-        response["Last-Modified"] = http_date(max(moments).timestamp())
+    """``response`` with the newest of ``moments`` and of the last public change as ``Last-Modified``."""
+    if modified := pagecache.newest_change(*moments):
+        response["Last-Modified"] = modified
     return response
 
 

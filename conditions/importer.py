@@ -56,7 +56,7 @@ from .kinds import SectionKind
 from .models import Article, ArticleCode, ArticleImage, ArticleLink, ArticleRedirect, ArticleSection, Category, reading_grade, render_page
 from .permissions import can_publish, check_change
 from .search.documents import SearchDocument
-from .search.signals import build_aside, builds_aside, deferred_index_updates, discard_aside, schedule_update
+from .search.signals import aside_saved, build_aside, builds_aside, deferred_index_updates, discard_aside, schedule_update
 from .workflow import WorkflowError, publish_problems
 
 PARALLEL_FROM = 200  # files: from this many, parse and render in worker processes
@@ -312,7 +312,7 @@ def _create(new, sources, user, published, report, progress, processes):
     rendered = {}
     render = _stage(progress, "rendered", len(texts))
     try:
-        for done, (slug, result) in enumerate(zip(texts, _in_workers(_render_source, list(texts.values()), processes)), start=1):
+        for done, (slug, result) in enumerate(zip(texts, _in_workers(_render_source, list(texts.values()), processes), strict=True), start=1):
             render(done)
             rendered[slug] = result
     finally:
@@ -322,6 +322,7 @@ def _create(new, sources, user, published, report, progress, processes):
     try:
         with transaction.atomic():
             _write_new(new, articles, texts, rendered, sections_links, user, _stage(progress, "saved", len(articles)))
+        aside_saved()
     except DatabaseError:
         discard_aside()
         # One file's row refused (a slug taken meanwhile, say): each file on its own, so it costs that file only.

@@ -46,6 +46,7 @@ from redis.exceptions import RedisError
 logger = logging.getLogger(__name__)
 
 VERSION_KEY = "content-version"
+CHANGED_KEY = "content-changed-at"  # when VERSION_KEY was last replaced (a Unix time)
 VERSION_ENVIRON = "healthlib.content_version"  # the WSGI environ key of the version read for a request
 PAGE_TIMEOUT = 24 * 3600
 PUBLIC_MAX_AGE = 300
@@ -79,7 +80,7 @@ def content_version():
     cache = caches["default"]
     try:
         if _failed_bump.is_set():  # the cache is back (or this raises again): retire what the outage left
-            cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+            cache.set_many({VERSION_KEY: uuid.uuid4().hex, CHANGED_KEY: time.time()}, timeout=None)
             _failed_bump.clear()
         version = cache.get(VERSION_KEY)
         if version is None:
@@ -92,10 +93,11 @@ def content_version():
 
 
 def bump_content_version():
+    """Retire every cached page: a new content version, and the moment it changed (``content_changed_at``)."""
     # A new random version rather than a counter: a counter that expired or was evicted
     # would restart at an old number and bring back pages cached under it.
     try:
-        caches["default"].set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+        caches["default"].set_many({VERSION_KEY: uuid.uuid4().hex, CHANGED_KEY: time.time()}, timeout=None)
         _failed_bump.clear()
     except CACHE_ERRORS:
         # Pages cached before the outage would outlive this change: this process bumps again at
@@ -115,11 +117,31 @@ def settings_fingerprint():
     return hashlib.sha256(values.encode()).hexdigest()[:12]
 
 
+def content_changed_at():
+    """When the content version was last replaced (a Unix time, float), or ``None`` when the
+    cache does not know (never replaced since it was emptied, or out of reach)."""
+    try:
+        return caches["default"].get(CHANGED_KEY)
+    except CACHE_ERRORS as error:
+        cache_unavailable(error)
+        return None
+
+
+def newest_change(*moments):
+    """The ``Last-Modified`` value (an HTTP date) for the newest of ``moments`` (datetimes or
+    ``None``) and of ``content_changed_at``, or ``None`` when none is known.
+
+    The newest stored change alone misses an article taken out of publication or deleted (the
+    newest published one did not change); a conditional request would then get a 304 for a page
+    that still lists it. Every such change replaces the content version, which records when."""
+    times = [moment.timestamp() for moment in moments if moment] + [t for t in [content_changed_at()] if t]
+    return http_date(max(times)) if times else None
+
+
 def _last_modified():
     """``HEALTHLIB_PAGES_LAST_MODIFIED``: a dotted path to a callable giving the newest
     change to what public pages show (a datetime or ``None``), for ``Last-Modified``."""
-    newest = import_string(settings.HEALTHLIB_PAGES_LAST_MODIFIED)()
-    return http_date(newest.timestamp()) if newest else None
+    return newest_change(import_string(settings.HEALTHLIB_PAGES_LAST_MODIFIED)())
 
 
 def public_page(view=None, *, query_params=(), normalize=None):

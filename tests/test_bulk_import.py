@@ -15,6 +15,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.db import DatabaseError
+from django.utils import timezone
 from reversion.models import Version
 
 from conditions import importer
@@ -56,7 +57,7 @@ def expected_index():
 
 def record_builds_aside(monkeypatch):
     """A list that gets, for each index build started aside, its number of documents, then
-    "swapped" or "dropped" and the exit code of its process."""
+    "finished" or "dropped" and the exit code of its process."""
     events = []
 
     class Recorded(signals.IndexBuiltAside):
@@ -66,7 +67,7 @@ def record_builds_aside(monkeypatch):
 
         def finish(self, *args):
             super().finish(*args)
-            events.extend(["swapped", self.process.exitcode])
+            events.extend(["finished", self.process.exitcode])
 
         def discard(self):
             super().discard()
@@ -91,7 +92,7 @@ def test_a_large_batch_loads_in_worker_processes_as_one_file_at_a_time_would(tmp
     assert seen == [COUNT, COUNT], "files parsed and pages rendered in worker processes"
     # With Whoosh, the index was built in a process of its own while the import wrote; it is
     # the index a rebuild from the database gives.
-    assert built_aside == ([Article.objects.published().count(), "swapped", 0] if get_backend().builds_aside else [])
+    assert built_aside == ([Article.objects.published().count(), "finished", 0] if get_backend().builds_aside else [])
     assert get_backend().indexed_hashes() == expected_index()
     published = Article.objects.published().count()
     for stage in (f"read files: {COUNT}/{COUNT}", f"rendered: {COUNT}/{COUNT}", f"saved: {COUNT}/{COUNT}", f"indexed: {published}/{published}"):
@@ -141,20 +142,77 @@ def test_an_index_built_while_the_import_writes_holds_the_library_the_import_lea
     """Articles stored before, untouched by the batch, are in it as they are; one the batch
     changes is indexed as changed (after the swap); the new ones as they were saved."""
     folder = write_corpus(tmp_path / "corpus", COUNT)
+    # An existing article the batch changes, its title too; a new file links to it, so the new
+    # page (rendered with the old title) is rendered again once the change is saved.
     shipped = (Path(settings.HEALTHLIB_CONTENT_DIR) / "osteoporosis.md").read_text()
-    (folder / "osteoporosis.md").write_text(shipped.replace("A simple scan can find it early", "A simple scan, zyxscanword, finds it"))
+    (folder / "osteoporosis.md").write_text(shipped.replace("title: Osteoporosis", "title: Osteoporosis Zyxtitle")
+                                            .replace("A simple scan can find it early", "A simple scan, zyxscanword, finds it"))
+    (folder / "bulk-linking.md").write_text(source_text("bulk-linking", body="## Overview\n\nRead about [[osteoporosis]].\n"))
     monkeypatch.setattr(signals, "REBUILD_FROM", 100)
     built_aside = record_builds_aside(monkeypatch)
+
+    def and_an_editor_elsewhere(*args, real=importer._write_new):
+        real(*args)  # meanwhile another server saves an article (its index update went to the index being replaced)
+        edited = "Enthesitis, edited on another server: zyxelsewhere."
+        assert Article.objects.filter(slug="enthesitis").update(summary=edited, updated_at=timezone.now())
+
+    monkeypatch.setattr(importer, "_write_new", and_an_editor_elsewhere)
     with django_capture_on_commit_callbacks(execute=True):
         status, out, errors = run_import(folder)
-    assert status == 0 and f"{COUNT} created, 1 updated" in out, errors
+    assert status == 0 and f"{COUNT + 1} created, 1 updated" in out, errors
     if not get_backend().builds_aside:
         pytest.skip("this search backend rebuilds in the database, after the import")
-    assert built_aside == [Article.objects.published().count(), "swapped", 0]
+    assert built_aside == [Article.objects.published().count(), "finished", 0]
     assert get_backend().indexed_hashes() == expected_index()
     assert [hit.slug for hit in get_backend().search("zyxscanword")[:3]] == ["osteoporosis"]
+    assert {"osteoporosis", "bulk-linking"} <= {hit.slug for hit in get_backend().search("zyxtitle")[:10]}
+    assert [hit.slug for hit in get_backend().search("zyxelsewhere")[:3]] == ["enthesitis"]
     assert "septic-arthritis" in [hit.slug for hit in get_backend().search("septic arthritis")[:3]]
     assert [hit.slug for hit in get_backend().search("word7x")[:3]] == [slug(7)]
+
+
+def test_an_import_that_fails_after_the_build_started_keeps_the_index_of_what_is_stored(tmp_path, monkeypatch,
+                                                                                       django_capture_on_commit_callbacks):
+    """Any failure, not only the database's (a broken pipe to ``| head``, an interrupt): the
+    index built for the batch is dropped, never swapped in."""
+    folder = write_corpus(tmp_path / "corpus", COUNT)
+    monkeypatch.setattr(signals, "REBUILD_FROM", 100)
+    built_aside = record_builds_aside(monkeypatch)
+
+    def interrupted(*args, real=importer._write_new):
+        real(*args)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(importer, "_write_new", interrupted)
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(KeyboardInterrupt):
+        call_command("import_content", str(folder), stdout=io.StringIO())
+    assert not Article.objects.filter(slug__startswith="bulk-topic-").exists()
+    if get_backend().builds_aside:
+        assert built_aside[1:] == ["dropped", -signal.SIGKILL]
+    assert get_backend().indexed_hashes() == expected_index()
+    assert not [hit for hit in get_backend().search("bulk topic word7x")[:20] if hit.slug.startswith("bulk-topic-")]
+
+
+def test_an_index_build_that_fails_aside_is_rebuilt_and_leaves_no_process(tmp_path, monkeypatch, django_capture_on_commit_callbacks):
+    if not get_backend().builds_aside:
+        pytest.skip("this search backend rebuilds in the database, after the import")
+    folder = write_corpus(tmp_path / "corpus", COUNT)
+    monkeypatch.setattr(signals, "REBUILD_FROM", 100)
+    built_aside = record_builds_aside(monkeypatch)
+    here = os.getpid()
+
+    def failing_aside(self, *args, real=type(get_backend())._write_all):
+        if os.getpid() != here:  # in the process building aside (its Whoosh workers are started by then)
+            raise OSError(28, "No space left on device")
+        return real(self, *args)
+
+    monkeypatch.setattr(type(get_backend()), "_write_all", failing_aside)
+    with django_capture_on_commit_callbacks(execute=True):
+        status, out, errors = run_import(folder)
+    assert status == 0 and f"{COUNT} created" in out, errors
+    assert built_aside[1:] == ["finished", 1]
+    assert get_backend().indexed_hashes() == expected_index()
+    assert not list(Path(get_backend().path).glob("building-*")), "its half-built folder is removed"
 
 
 def test_a_bulk_write_the_database_refuses_drops_the_index_built_aside(tmp_path, monkeypatch, django_capture_on_commit_callbacks):
@@ -172,7 +230,7 @@ def test_a_bulk_write_the_database_refuses_drops_the_index_built_aside(tmp_path,
         status, out, errors = run_import(folder)
     assert status == 0 and f"{COUNT} created" in out, errors
     if get_backend().builds_aside:
-        assert built_aside[1:] == ["dropped", 0], "the index built aside was dropped, its process ended"
+        assert built_aside[1:] == ["dropped", -signal.SIGKILL], "the index built aside was dropped, its processes ended"
     assert get_backend().indexed_hashes() == expected_index()
 
 
@@ -274,11 +332,12 @@ def test_an_import_killed_while_its_index_builds_aside_leaves_no_process_and_com
     subprocess.run([*manage, "migrate", "-v0"], env=env, check=True)
     process = subprocess.Popen([*manage, "import_content", str(folder)], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     for line in process.stdout:
-        if line.startswith(f"rendered: {count}/{count}"):  # the render workers are done with
+        if line.startswith(f"rendered: {count}/{count}"):
             break
+    renderers = set(children(process.pid))  # the render workers, ending
     aside, deadline = [], time.monotonic() + 60
     while not aside and time.monotonic() < deadline:  # the index build starts as the writing does
-        aside = children(process.pid)
+        aside = [pid for pid in children(process.pid) if pid not in renderers]
         time.sleep(0.005)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=120)

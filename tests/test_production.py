@@ -112,6 +112,28 @@ def test_anonymous_pages_are_cached_revalidated_and_invalidated(client, page_cac
     assert renamed["X-Cache"] == "miss" and "Bones and Joints" in renamed.content.decode(), "category changes retire pages too"
 
 
+@pytest.mark.django_db
+def test_a_list_revalidated_by_date_is_sent_again_once_an_article_leaves_it(client, page_cache, django_capture_on_commit_callbacks):
+    """Taking an article out of publication changes no published article: the lists' date of
+    last change must move all the same, or a client revalidating by date keeps a stale list."""
+    urls = ("/conditions/letter/s/", "/categories/bones-joints-muscles/", "/api/v1/articles/?page_size=100", "/sitemap.xml")
+    stamps = {}
+    for url in urls:
+        response = client.get(url)
+        assert "septic-arthritis" in response.content.decode(), url
+        stamps[url] = response["Last-Modified"]
+        assert client.get(url, headers={"if-modified-since": stamps[url]}).status_code == 304, url
+    time.sleep(1)  # HTTP dates count whole seconds
+    article = Article.objects.get(slug="septic-arthritis")
+    article.status = Article.Status.DRAFT
+    with django_capture_on_commit_callbacks(execute=True):
+        article.save()
+    for url in urls:
+        response = client.get(url, headers={"if-modified-since": stamps[url]})
+        assert response.status_code == 200 and "septic-arthritis" not in response.content.decode(), url
+        assert response["Last-Modified"] != stamps[url], url
+
+
 def test_content_version_is_a_fresh_token_that_never_repeats(page_cache):
     seen = {pagecache.content_version()}
     for _ in range(5):

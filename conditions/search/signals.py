@@ -5,12 +5,15 @@ the editor's save; ``rebuild_index`` repairs the index."""
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 from contextlib import contextmanager
 
 from django.db import transaction
+from django.db.models import Q
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
+from django.utils import timezone
 
 from ..models import Article, ArticleSection, sections_rendered
 from . import get_backend
@@ -60,14 +63,21 @@ def deferred_index_updates(progress=None):
         yield
         return
     _deferred.slugs, _deferred.aside = set(), None
+    failed = False
     try:
         yield
+    except BaseException:
+        failed = True
+        raise
     finally:
         slugs, _deferred.slugs = _deferred.slugs, None
         aside, _deferred.aside = _deferred.aside, None
+        if aside is not None and (failed or aside.saved_at is None):
+            aside.discard()  # built for writes that did not all happen: what is stored is indexed below
+            aside = None
         if aside is not None:
             # Built while the import wrote; what changed after its snapshot is updated once it is in.
-            transaction.on_commit(lambda: aside.finish(progress, slugs - aside.covered))
+            transaction.on_commit(lambda: aside.finish(progress, (slugs - aside.covered) | aside.later))
         elif len(slugs) >= REBUILD_FROM:
             # A bulk import: building aside with every core beats updating thousands of documents one by one.
             transaction.on_commit(lambda: _rebuild_after(len(slugs), progress))
@@ -91,6 +101,13 @@ def build_aside(documents, covered):
     _deferred.aside = IndexBuiltAside(documents, covered)
 
 
+def aside_saved():
+    """Say that the writes the index being built aside stands for have committed: updates
+    scheduled from now on are made again once it is swapped in, new articles' included."""
+    if (aside := getattr(_deferred, "aside", None)) is not None:
+        aside.saved_at = timezone.now()
+
+
 def discard_aside():
     """Drop the index being built aside (the writes it was built for did not happen)."""
     aside, _deferred.aside = getattr(_deferred, "aside", None), None
@@ -103,12 +120,15 @@ class IndexBuiltAside:
     was handed, that holds it back until told to swap it in or to drop it.
 
     The process needs no database (its documents are in the memory it was forked with), so
-    the import's database writes and the index build run at once, on two cores.
+    the import's database writes and the index build run at once, on two cores. It leads a
+    process group of its own (Whoosh's worker processes join it), so a build that is dropped
+    or failed is ended whole.
     """
 
     def __init__(self, documents, covered):
         context = multiprocessing.get_context("fork")
         self.covered, self.total = set(covered), len(documents)
+        self.started_at, self.saved_at, self.later = timezone.now(), None, set()
         self.done = context.Value("i", 0, lock=False)
         self.connection, theirs = context.Pipe()
         self.process = context.Process(target=self._build, args=(documents, theirs))
@@ -116,6 +136,7 @@ class IndexBuiltAside:
         theirs.close()
 
     def _build(self, documents, connection):
+        os.setpgrp()
         # A killed import leaves the pipe without a reader at its end: the build runs to its
         # end (so Whoosh's own worker processes end as usual) and is dropped at the question below.
         self.connection.close()  # this process's copy of the importer's end, or that end would never close
@@ -139,7 +160,9 @@ class IndexBuiltAside:
 
     def finish(self, progress=None, changed=()):
         """Swap the index in (waiting for it, with an "indexed" stage on ``progress``), then
-        update the slugs in ``changed``; a failed build is logged and the index rebuilt instead."""
+        update the slugs in ``changed`` and every article changed from elsewhere meanwhile (by
+        ``updated_at``; one that left publication or the database by the set of indexed slugs).
+        A failed build is logged and the index rebuilt instead."""
         advance = progress.stage("indexed", self.total) if progress is not None else None
         try:
             self.connection.send("swap")
@@ -148,22 +171,39 @@ class IndexBuiltAside:
         while not self.connection.poll(0.2) and self.process.is_alive():
             if advance:
                 advance(self.done.value)
-        built = self.connection.poll() and self.connection.recv() == "done"
-        self.process.join()
+        try:
+            built = self.connection.poll() and self.connection.recv() == "done"
+        except (EOFError, OSError):
+            built = False
+        self._end()
         if not built:
             logger.error("the search index built aside was lost (exit code %s); rebuilding it", self.process.exitcode)
             _rebuild_after(self.total, progress)
             return
         if advance:
             advance(self.total)
-        if changed:
-            update_index(*sorted(changed))
+        recent = Article.objects.filter(Q(updated_at__gte=self.saved_at) | (Q(updated_at__gte=self.started_at) & ~Q(slug__in=self.covered)))
+        indexed, published = set(get_backend().indexed_hashes()), set(Article.objects.published().values_list("slug", flat=True))
+        if stale := set(changed) | set(recent.values_list("slug", flat=True)) | (indexed ^ published):
+            update_index(*sorted(stale))
 
     def discard(self):
         try:
             self.connection.send("discard")
         except OSError:
             pass
+        self._end(kill=True)
+
+    def _end(self, kill=False):
+        """Wait for the process; when told to (``kill``) or when it failed, end its whole
+        group first, Whoosh's worker processes included."""
+        if not kill:
+            self.process.join()
+        if kill or self.process.exitcode != 0:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):  # the group is gone already
+                pass
         self.process.join()
 
 
@@ -193,6 +233,8 @@ def schedule_update(slug):
     """
     if getattr(_deferred, "slugs", None) is not None:
         _deferred.slugs.add(slug)
+        if (aside := _deferred.aside) is not None and aside.saved_at is not None:
+            aside.later.add(slug)
         return
     if getattr(_pending, "slugs", None) is None:
         _pending.slugs = set()

@@ -53,6 +53,7 @@ import threading
 import time
 import uuid
 from collections import Counter, OrderedDict
+from contextlib import contextmanager
 from pathlib import Path
 
 from whoosh import columns, fields, index
@@ -209,9 +210,9 @@ class WhooshSearchBackend(BaseSearchBackend):
                     raise
                 time.sleep(0.01 * (attempt + 1))
 
-    def _new_dir(self, empty=False):
+    def _new_dir(self, empty=False, prefix="index-"):
         self.path.mkdir(parents=True, exist_ok=True)
-        folder = self.path / f"index-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        folder = self.path / f"{prefix}{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
         folder.mkdir()
         ix = index.create_in(folder, self.schema)
         return ix if empty else (ix, folder)
@@ -224,6 +225,9 @@ class WhooshSearchBackend(BaseSearchBackend):
         for old in self.path.glob("index-*"):
             if old != folder:
                 shutil.rmtree(old, ignore_errors=True)
+        for building in self.path.glob("building-*"):  # left by a build whose process is gone
+            if not _process_exists(int(building.name.split("-")[1])):
+                shutil.rmtree(building, ignore_errors=True)
         return ix
 
     # -- writing --------------------------------------------------------------------
@@ -283,41 +287,66 @@ class WhooshSearchBackend(BaseSearchBackend):
     builds_aside = True  # rebuild() may run in a process of its own (conditions.search.signals.IndexBuiltAside)
 
     def rebuild(self, documents, progress=None, processes=1, before_swap=None):
-        """Index ``documents`` afresh in a new folder and swap it in. ``before_swap``: called
-        once the new index is complete, while updates still wait; when it returns false the
-        new index is deleted and the live one kept."""
+        """Index ``documents`` afresh in a new folder and swap it in.
+
+        Without ``before_swap`` the live index's lock is held throughout, so updates made
+        meanwhile wait and then land in the new index. With it, the index is built in a
+        ``building-<pid>-…`` folder without the lock (an import's build runs for as long as
+        the import writes), then ``before_swap()`` is asked: true swaps it in under the lock,
+        false deletes it. Updates made during such a build went to the old index; the caller
+        makes them again (``IndexBuiltAside.finish``)."""
         self.path.mkdir(parents=True, exist_ok=True)
-        ix, folder = self._new_dir()
-        # Hold the live index's lock while building, so concurrent updates wait and then
-        # land in the new index (see _write).
-        old_lock = None
-        live = self._live_dir()
-        if live is not None and live.is_dir():
-            # The folder's lock file, without reading the (possibly corrupt) index itself.
-            old_lock = FileStorage(str(live)).lock(f"{index._DEF_INDEX_NAME}_WRITELOCK")  # the name ix.writer() locks
-            old_lock.acquire(blocking=True)
-        try:
-            # Postings are sorted in memory up to ``limitmb`` and spilled to pickled runs beyond
-            # it; at these sizes the postings of 5,000 articles stay in memory, which saves the
-            # third of a build that writing and reading the runs back cost.
-            if processes > 1:
-                # Whoosh's multiprocessing writer: batches of 100 documents are indexed by
-                # forked child processes into segments kept as they are (no final merge).
-                writer = ix.writer(procs=processes, limitmb=INDEX_MEMORY_MB, multisegment=True)
-            else:
-                writer = ix.writer(limitmb=INDEX_MEMORY_MB * 2)
-            for n, document in enumerate(documents, start=1):
-                writer.add_document(**self._document_fields(document))
-                if progress:
-                    progress(n)
-            writer.commit()
-            if before_swap is None or before_swap():
+        if before_swap is None:
+            with self._live_lock():
+                ix, _ = self._new_dir()
+                self._write_all(ix, documents, progress, processes)
                 self._swap_in(ix)
-            else:
-                shutil.rmtree(folder, ignore_errors=True)
+            return
+        ix, folder = self._new_dir(prefix=f"building-{os.getpid()}-")
+        try:
+            self._write_all(ix, documents, progress, processes)
+            swap = before_swap()
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        if not swap:
+            shutil.rmtree(folder, ignore_errors=True)
+            return
+        with self._live_lock():
+            ready = folder.with_name(folder.name.replace("building-", "index-", 1))
+            os.rename(folder, ready)  # _swap_in keeps only the folder it swaps in among index-*
+            self._swap_in(index.open_dir(str(ready), schema=self.schema))
+
+    @contextmanager
+    def _live_lock(self):
+        """Hold the live index's write lock (the one ``ix.writer()`` takes), if there is a live index."""
+        live = self._live_dir()
+        if live is None or not live.is_dir():
+            yield
+            return
+        # The folder's lock file, without reading the (possibly corrupt) index itself.
+        lock = FileStorage(str(live)).lock(f"{index._DEF_INDEX_NAME}_WRITELOCK")
+        lock.acquire(blocking=True)
+        try:
+            yield
         finally:
-            if old_lock is not None:
-                old_lock.release()
+            lock.release()
+
+    def _write_all(self, ix, documents, progress, processes):
+        # Postings are sorted in memory up to ``limitmb`` and spilled to pickled runs beyond
+        # it; at these sizes the postings of 5,000 articles stay in memory, which saves the
+        # third of a build that writing and reading the runs back cost.
+        if processes > 1:
+            # Whoosh's multiprocessing writer: batches of 100 documents are indexed by
+            # forked child processes into segments kept as they are (no final merge).
+            writer = ix.writer(procs=processes, limitmb=INDEX_MEMORY_MB, multisegment=True)
+        else:
+            writer = ix.writer(limitmb=INDEX_MEMORY_MB * 2)
+        for n, document in enumerate(documents, start=1):
+            writer.add_document(**self._document_fields(document))
+            if progress:
+                progress(n)
+        writer.commit()
 
     def ping(self):
         with self._searcher():
@@ -602,6 +631,16 @@ def _skipping(q):
     if isinstance(q, Or):
         return _SkippingOr([_skipping(sub) for sub in q.subqueries], boost=q.boost, minmatch=q.minmatch, scale=q.scale)
     return q.apply(_skipping)
+
+
+def _process_exists(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
 
 
 class _SkippingOr(DefaultOr):
