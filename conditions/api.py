@@ -165,9 +165,9 @@ def _absolute_html(request, html):
     return SRCSET_RE.sub(lambda m: m.group(1) + re.sub(r"(^|,\s*)/", lambda n: n.group(1) + origin + "/", m.group(2)) + m.group(3), html)
 
 
-def _last_modified(response, moments):
+def _last_modified(request, response, moments):
     """``response`` with the newest of ``moments`` and of the last public change as ``Last-Modified``."""
-    if modified := pagecache.newest_change(*moments):
+    if modified := pagecache.newest_change(request, *moments):
         response["Last-Modified"] = modified
     return response
 
@@ -203,7 +203,7 @@ def articles(request):
         "results": [_item(request, article) for article in page],
     })
     newest = queryset.aggregate(newest=Max("updated_at"))["newest"]
-    return _last_modified(response, [newest])
+    return _last_modified(request, response, [newest])
 
 
 def _kind(request):
@@ -263,7 +263,7 @@ def article(request, slug):
         for s in found.sections.all()
     ]
     data["related"] = [{"slug": r.slug, "title": r.title, "url": _absolute(request, r.get_absolute_url())} for r in found.related.all()]
-    return _last_modified(_json(data), [found.updated_at])
+    return _last_modified(request, _json(data), [found.updated_at])
 
 
 @api_view

@@ -344,13 +344,14 @@ def _index_aside(new, articles, texts, rendered):
     """Start building the search index of the library as the batch will leave it, in a
     process of its own while this one writes (``conditions.search.signals.build_aside``):
     the published articles stored now, as they are, and the batch's new published ones."""
+    started_at = timezone.now()  # changes made elsewhere from now on are made again after the swap
     category_slug = dict(Category.objects.values_list("name", "slug"))
     stored = Article.objects.published().exclude(slug__in=list(new)).prefetch_related("sections", "categories")
     documents = [SearchDocument.from_article(article) for article in stored.iterator(chunk_size=500)]
     documents += [SearchDocument.from_parts(articles[slug], [category_slug[name] for name in source.categories if name in category_slug],
                                             [(kind, html) for (kind, _), html in zip(texts[slug], rendered[slug][0])])
                   for slug, source in new.items() if articles[slug].is_published]
-    build_aside(sorted(documents, key=lambda document: document.slug), covered=new)
+    build_aside(sorted(documents, key=lambda document: document.slug), covered=new, started_at=started_at)
 
 
 def _write_new(new, articles, texts, rendered, sections_links, user, saved):

@@ -119,29 +119,38 @@ def settings_fingerprint():
 
 def content_changed_at():
     """When the content version was last replaced (a Unix time, float), or ``None`` when the
-    cache does not know (never replaced since it was emptied, or out of reach)."""
+    cache is out of reach. A cache that lost it (emptied, culled, restarted) starts it afresh
+    from now: a later date only costs a client one full answer, an earlier one a stale page."""
+    cache = caches["default"]
     try:
-        return caches["default"].get(CHANGED_KEY)
+        changed = cache.get(CHANGED_KEY)
+        if changed is None:
+            cache.add(CHANGED_KEY, time.time(), timeout=None)
+            changed = cache.get(CHANGED_KEY)
+        return changed
     except CACHE_ERRORS as error:
         cache_unavailable(error)
         return None
 
 
-def newest_change(*moments):
+def newest_change(request, *moments):
     """The ``Last-Modified`` value (an HTTP date) for the newest of ``moments`` (datetimes or
-    ``None``) and of ``content_changed_at``, or ``None`` when none is known.
+    ``None``) and of the content version's last change, read before the view ran
+    (``request.content_changed_at``, set by ``public_page``), or ``None`` when none is known.
 
     The newest stored change alone misses an article taken out of publication or deleted (the
     newest published one did not change); a conditional request would then get a 304 for a page
-    that still lists it. Every such change replaces the content version, which records when."""
-    times = [moment.timestamp() for moment in moments if moment] + [t for t in [content_changed_at()] if t]
+    that still lists it. Every such change replaces the content version, which records when.
+    Read before the page is made, the date is never newer than what the page shows."""
+    changed = getattr(request, "content_changed_at", None) or content_changed_at()
+    times = [moment.timestamp() for moment in moments if moment] + ([changed] if changed else [])
     return http_date(max(times)) if times else None
 
 
-def _last_modified():
+def _last_modified(request):
     """``HEALTHLIB_PAGES_LAST_MODIFIED``: a dotted path to a callable giving the newest
     change to what public pages show (a datetime or ``None``), for ``Last-Modified``."""
-    return newest_change(import_string(settings.HEALTHLIB_PAGES_LAST_MODIFIED)())
+    return newest_change(request, import_string(settings.HEALTHLIB_PAGES_LAST_MODIFIED)())
 
 
 def public_page(view=None, *, query_params=(), normalize=None):
@@ -187,11 +196,12 @@ def public_page(view=None, *, query_params=(), normalize=None):
             # is the one the key holds: junk parameters (``?utm=…``) never get entries of their own.
             response.early_hit = version if request.META.get("QUERY_STRING", "") == _sorted(request.GET) else None
         else:
+            request.content_changed_at = content_changed_at()  # before the page is made (newest_change)
             response = view(request, *args, **kwargs)
             if hasattr(response, "render"):
                 response = response.render()
             if response.status_code == 200 and not response.streaming:
-                if "Last-Modified" not in response and (modified := _last_modified()):
+                if "Last-Modified" not in response and (modified := _last_modified(request)):
                     response["Last-Modified"] = modified
                 headers = {name: response[name] for name in KEPT_HEADERS if name in response}
                 if version is not None:

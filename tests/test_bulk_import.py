@@ -61,9 +61,10 @@ def record_builds_aside(monkeypatch):
     events = []
 
     class Recorded(signals.IndexBuiltAside):
-        def __init__(self, documents, covered):
+        def __init__(self, documents, *args):
             events.append(len(documents))
-            super().__init__(documents, covered)
+            super().__init__(documents, *args)
+            groups.append(self.process.pid)
 
         def finish(self, *args):
             super().finish(*args)
@@ -75,6 +76,22 @@ def record_builds_aside(monkeypatch):
 
     monkeypatch.setattr(signals, "IndexBuiltAside", Recorded)
     return events
+
+
+groups = []  # the process group of each index build started aside (its process's id)
+
+
+def in_group(group):
+    """The process ids in process group ``group`` (Linux's /proc: the fifth field of stat)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if fields and int(fields[2]) == group:
+            found.append(int(stat.parent.name))
+    return found
 
 
 def test_a_large_batch_loads_in_worker_processes_as_one_file_at_a_time_would(tmp_path, monkeypatch, django_capture_on_commit_callbacks):
@@ -199,20 +216,27 @@ def test_an_index_build_that_fails_aside_is_rebuilt_and_leaves_no_process(tmp_pa
     folder = write_corpus(tmp_path / "corpus", COUNT)
     monkeypatch.setattr(signals, "REBUILD_FROM", 100)
     built_aside = record_builds_aside(monkeypatch)
-    here = os.getpid()
+    here, fed = os.getpid(), []
 
-    def failing_aside(self, *args, real=type(get_backend())._write_all):
-        if os.getpid() != here:  # in the process building aside (its Whoosh workers are started by then)
-            raise OSError(28, "No space left on device")
-        return real(self, *args)
+    def failing_aside(self, document, real=type(get_backend())._document_fields):
+        if os.getpid() != here:  # in the process building aside
+            fed.append(document.slug)
+            if len(fed) == 150:  # Whoosh's first worker has its first 100 documents by then
+                raise OSError(28, "No space left on device")
+        return real(self, document)
 
-    monkeypatch.setattr(type(get_backend()), "_write_all", failing_aside)
+    monkeypatch.setattr(type(get_backend()), "_document_fields", failing_aside)
     with django_capture_on_commit_callbacks(execute=True):
         status, out, errors = run_import(folder)
     assert status == 0 and f"{COUNT} created" in out, errors
     assert built_aside[1:] == ["finished", 1]
     assert get_backend().indexed_hashes() == expected_index()
     assert not list(Path(get_backend().path).glob("building-*")), "its half-built folder is removed"
+    group = groups[-1]
+    deadline = time.monotonic() + 10
+    while in_group(group) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not in_group(group), "Whoosh's worker processes under the failed build end with it"
 
 
 def test_a_bulk_write_the_database_refuses_drops_the_index_built_aside(tmp_path, monkeypatch, django_capture_on_commit_callbacks):

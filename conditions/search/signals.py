@@ -4,6 +4,7 @@ the editor's save; ``rebuild_index`` repairs the index."""
 
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import threading
@@ -72,12 +73,13 @@ def deferred_index_updates(progress=None):
     finally:
         slugs, _deferred.slugs = _deferred.slugs, None
         aside, _deferred.aside = _deferred.aside, None
-        if aside is not None and (failed or aside.saved_at is None):
-            aside.discard()  # built for writes that did not all happen: what is stored is indexed below
+        if aside is not None and aside.saved_at is None:
+            aside.discard()  # built for writes that never committed: what is stored is indexed below
             aside = None
         if aside is not None:
-            # Built while the import wrote; what changed after its snapshot is updated once it is in.
-            transaction.on_commit(lambda: aside.finish(progress, (slugs - aside.covered) | aside.later))
+            # Built while the import wrote; what changed after its snapshot is updated once it is
+            # in. (After a failure, quietly: the output may be what failed.)
+            transaction.on_commit(lambda: aside.finish(None if failed else progress, (slugs - aside.covered) | aside.later))
         elif len(slugs) >= REBUILD_FROM:
             # A bulk import: building aside with every core beats updating thousands of documents one by one.
             transaction.on_commit(lambda: _rebuild_after(len(slugs), progress))
@@ -92,13 +94,14 @@ def builds_aside(changes):
     return getattr(_deferred, "slugs", None) is not None and changes >= REBUILD_FROM and get_backend().builds_aside
 
 
-def build_aside(documents, covered):
+def build_aside(documents, covered, started_at):
     """Start building the whole index from ``documents`` (``SearchDocument``s: every article
     that will be live) in a forked process, while this one goes on writing the database
     (see ``builds_aside``). It is swapped in when the ``deferred_index_updates`` block ends,
     once the writes commit; then the slugs changed meanwhile that ``covered`` (the slugs whose
-    documents were given as they will be saved) leaves out are updated."""
-    _deferred.aside = IndexBuiltAside(documents, covered)
+    documents were given as they will be saved) leaves out are updated, and so is whatever
+    changed elsewhere after ``started_at`` (when the stored articles were read)."""
+    _deferred.aside = IndexBuiltAside(documents, covered, started_at)
 
 
 def aside_saved():
@@ -125,14 +128,19 @@ class IndexBuiltAside:
     or failed is ended whole.
     """
 
-    def __init__(self, documents, covered):
+    def __init__(self, documents, covered, started_at):
+        """``started_at``: when the stored articles among ``documents`` were read (an aware datetime)."""
         context = multiprocessing.get_context("fork")
         self.covered, self.total = set(covered), len(documents)
-        self.started_at, self.saved_at, self.later = timezone.now(), None, set()
+        self.started_at, self.saved_at, self.later = started_at, None, set()
         self.done = context.Value("i", 0, lock=False)
         self.connection, theirs = context.Pipe()
         self.process = context.Process(target=self._build, args=(documents, theirs))
         self.process.start()
+        try:
+            os.setpgid(self.process.pid, self.process.pid)  # as the process does itself: whichever runs first
+        except OSError:
+            pass
         theirs.close()
 
     def _build(self, documents, connection):
@@ -160,15 +168,16 @@ class IndexBuiltAside:
 
     def finish(self, progress=None, changed=()):
         """Swap the index in (waiting for it, with an "indexed" stage on ``progress``), then
-        update the slugs in ``changed`` and every article changed from elsewhere meanwhile (by
-        ``updated_at``; one that left publication or the database by the set of indexed slugs).
-        A failed build is logged and the index rebuilt instead."""
+        update what changed after its documents were taken: the slugs in ``changed``, articles
+        whose ``updated_at`` moved meanwhile and the pages linking to them, and every slug the
+        index and the published articles disagree on. A failed build is logged and the index
+        rebuilt instead; a failed update is logged (``rebuild_index`` repairs it)."""
         advance = progress.stage("indexed", self.total) if progress is not None else None
         try:
             self.connection.send("swap")
         except OSError:  # the process is gone: found out below
             pass
-        while not self.connection.poll(0.2) and self.process.is_alive():
+        while not multiprocessing.connection.wait([self.connection, self.process.sentinel], timeout=0.2):
             if advance:
                 advance(self.done.value)
         try:
@@ -182,9 +191,15 @@ class IndexBuiltAside:
             return
         if advance:
             advance(self.total)
-        recent = Article.objects.filter(Q(updated_at__gte=self.saved_at) | (Q(updated_at__gte=self.started_at) & ~Q(slug__in=self.covered)))
-        indexed, published = set(get_backend().indexed_hashes()), set(Article.objects.published().values_list("slug", flat=True))
-        if stale := set(changed) | set(recent.values_list("slug", flat=True)) | (indexed ^ published):
+        try:
+            recent = set(Article.objects.filter(Q(updated_at__gte=self.saved_at) | (Q(updated_at__gte=self.started_at) & ~Q(slug__in=self.covered)))
+                         .values_list("slug", flat=True))
+            recent |= set(Article.objects.linking_to_any(recent).values_list("slug", flat=True)) if recent else set()
+            indexed, published = set(get_backend().indexed_hashes()), set(Article.objects.published().values_list("slug", flat=True))
+        except Exception:
+            logger.exception("the search index built aside is in, but what changed meanwhile could not be listed; run 'manage.py rebuild_index'")
+            return
+        if stale := set(changed) | recent | (indexed ^ published):
             update_index(*sorted(stale))
 
     def discard(self):
@@ -195,15 +210,15 @@ class IndexBuiltAside:
         self._end(kill=True)
 
     def _end(self, kill=False):
-        """Wait for the process; when told to (``kill``) or when it failed, end its whole
-        group first, Whoosh's worker processes included."""
+        """End the process and its whole group (Whoosh's worker processes included: a failed
+        or killed build leaves them waiting), then reap it. The group is signalled before the
+        process is reaped, while its id cannot be anyone else's."""
         if not kill:
-            self.process.join()
-        if kill or self.process.exitcode != 0:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):  # the group is gone already
-                pass
+            multiprocessing.connection.wait([self.process.sentinel])
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):  # the group is gone already
+            pass
         self.process.join()
 
 

@@ -226,7 +226,8 @@ class WhooshSearchBackend(BaseSearchBackend):
             if old != folder:
                 shutil.rmtree(old, ignore_errors=True)
         for building in self.path.glob("building-*"):  # left by a build whose process is gone
-            if not _process_exists(int(building.name.split("-")[1])):
+            pid = building.name.split("-")[1]
+            if pid.isdigit() and not _process_exists(int(pid)):
                 shutil.rmtree(building, ignore_errors=True)
         return ix
 
@@ -319,14 +320,19 @@ class WhooshSearchBackend(BaseSearchBackend):
 
     @contextmanager
     def _live_lock(self):
-        """Hold the live index's write lock (the one ``ix.writer()`` takes), if there is a live index."""
-        live = self._live_dir()
-        if live is None or not live.is_dir():
-            yield
-            return
-        # The folder's lock file, without reading the (possibly corrupt) index itself.
-        lock = FileStorage(str(live)).lock(f"{index._DEF_INDEX_NAME}_WRITELOCK")
-        lock.acquire(blocking=True)
+        """Hold the live index's write lock (the one ``ix.writer()`` takes), if there is a live
+        index; taken again should another rebuild swap a new one in while this one waited."""
+        while True:
+            live = self._live_dir()
+            if live is None or not live.is_dir():
+                yield
+                return
+            # The folder's lock file, without reading the (possibly corrupt) index itself.
+            lock = FileStorage(str(live)).lock(f"{index._DEF_INDEX_NAME}_WRITELOCK")
+            lock.acquire(blocking=True)
+            if self._live_dir() == live:
+                break
+            lock.release()
         try:
             yield
         finally:
