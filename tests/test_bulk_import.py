@@ -221,13 +221,23 @@ def test_an_index_build_that_fails_aside_is_rebuilt_and_leaves_no_process(tmp_pa
     def failing_aside(self, document, real=type(get_backend())._document_fields):
         if os.getpid() != here:  # in the process building aside
             fed.append(document.slug)
-            if len(fed) == 150:  # Whoosh's first worker has its first 100 documents by then
+            if len(fed) == 150:  # Whoosh's first worker has had its 100 documents: it waits for more
+                time.sleep(1)
                 raise OSError(28, "No space left on device")
         return real(self, document)
 
+    def hung(signum, frame):
+        raise TimeoutError("the import waited for ever on a failed index build")
+
     monkeypatch.setattr(type(get_backend()), "_document_fields", failing_aside)
-    with django_capture_on_commit_callbacks(execute=True):
-        status, out, errors = run_import(folder)
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(120)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            status, out, errors = run_import(folder)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
     assert status == 0 and f"{COUNT} created" in out, errors
     assert built_aside[1:] == ["finished", 1]
     assert get_backend().indexed_hashes() == expected_index()

@@ -4,10 +4,10 @@ the editor's save; ``rebuild_index`` repairs the index."""
 
 import logging
 import multiprocessing
-import multiprocessing.connection
 import os
 import signal
 import threading
+import time
 from contextlib import contextmanager
 
 from django.db import transaction
@@ -177,7 +177,7 @@ class IndexBuiltAside:
             self.connection.send("swap")
         except OSError:  # the process is gone: found out below
             pass
-        while not multiprocessing.connection.wait([self.connection, self.process.sentinel], timeout=0.2):
+        while not self.connection.poll(0.2) and not self._ended():
             if advance:
                 advance(self.done.value)
         try:
@@ -209,12 +209,21 @@ class IndexBuiltAside:
             pass
         self._end(kill=True)
 
+    def _ended(self):
+        """Whether the process has ended, without reaping it (so its group id stays its own).
+        Not its pipe nor its sentinel: Whoosh's workers hold copies of both, and outlive a
+        failed build."""
+        try:
+            return os.waitid(os.P_PID, self.process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+        except ChildProcessError:  # reaped already
+            return True
+
     def _end(self, kill=False):
         """End the process and its whole group (Whoosh's worker processes included: a failed
         or killed build leaves them waiting), then reap it. The group is signalled before the
         process is reaped, while its id cannot be anyone else's."""
-        if not kill:
-            multiprocessing.connection.wait([self.process.sentinel])
+        while not kill and not self._ended():
+            time.sleep(0.05)
         try:
             os.killpg(self.process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):  # the group is gone already
