@@ -50,3 +50,11 @@ def test_name_index_prefers_titles_then_other_names_and_one_entry_per_article():
     assert [s.title for s in names.complete("edema bone")] == ["Bone Marrow Edema"], "words out of order"
     assert names.complete("") == [] and names.complete("!!!") == [] and names.complete("zzz") == []
     assert len(names.complete("o", limit=1)) == 1
+
+
+def test_marks_ignore_case_and_accents_both_ways_and_a_word_begun_by_another_whole():
+    pattern = word_pattern(["fracture", "fractures", "Ménière"])
+    html = snippet("MÉNIÈRE, meniere and Ménière. Stress fractures; a fractured hip.", pattern)
+    assert html == ("<mark>MÉNIÈRE</mark>, <mark>meniere</mark> and <mark>Ménière</mark>. "
+                    "Stress <mark>fractures</mark>; a <mark>fractured</mark> hip.")
+    assert pattern.regex.pattern.count("fractur") == 1, "a word another of the words begins adds nothing to match"
