@@ -58,3 +58,5 @@ def test_marks_ignore_case_and_accents_both_ways_and_a_word_begun_by_another_who
     assert html == ("<mark>MÉNIÈRE</mark>, <mark>meniere</mark> and <mark>Ménière</mark>. "
                     "Stress <mark>fractures</mark>; a <mark>fractured</mark> hip.")
     assert pattern.regex.pattern.count("fractur") == 1, "a word another of the words begins adds nothing to match"
+    # … unless more than word characters follow: "o" would mark only the "O" of "O'Brien".
+    assert snippet("Dr O'Brien’s clinic", word_pattern(["o'brien", "o", "brien"])) == "Dr <mark>O&#x27;Brien</mark>’s clinic"
