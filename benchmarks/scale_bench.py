@@ -10,7 +10,8 @@ PostgreSQL search, Redis), production settings throughout, the shared corpus
    same files with a plain schema (slug, title, body; StemmingAnalyzer) and 2 processes.
 3. ``/search/`` in-process (Django's test client): the corpus's 300 queries, deduplicated,
    each on first sight (a page-cache miss; any that the cache answers are left out):
-   p50 and p95 (target p95 ≤ 30 ms).
+   p50 and p95 (target p95 ≤ 30 ms), and the mean milliseconds spent in each stage
+   (parsing, spelling, counts, scoring, snippets, rendering, other: ``STAGES``).
 4. gunicorn (2 sync workers) under ``wrk -t2 -c32`` from 127.0.0.1: ``/search/?q=infection``
    repeated, from the page cache (target ≥ 1,000 req/s); ``/search/?q=chronic+kidney+disease``
    with the page cache off (``HEALTHLIB_PAGE_CACHE=0``), so every request searches, though
@@ -164,23 +165,71 @@ def use_test_servers():
 # -- the site -------------------------------------------------------------------------------
 
 
+# Where a first-sight search spends its time: (module, attribute, stage) for each layout's
+# search backend; what no stage covers (middleware, form, page cache, the view's own queries)
+# is "other". Nested calls are counted once, in the outer stage.
+W, P = "conditions.search.whoosh", "conditions.search.postgres"
+WB, PB = f"{W}:WhooshSearchBackend", f"{P}:PostgresSearchBackend"
+STAGES = {
+    "whoosh": [(W, "analyse_query", "parsing"), (WB, "_build_query", "parsing"), (WB, "_spelling", "spelling"),
+               (WB, "_every", "counts"), (WB, "_tiers", "counts"), (WB, "_top", "scoring"),
+               (W, "word_pattern", "snippets"), (WB, "_hit", "snippets")],
+    "postgres": [(P, "analyse_query", "parsing"), (PB, "_indexed", "spelling"), (PB, "_corrected", "spelling"),
+                 (PB, "_frequencies", "counts"), (PB, "_counts", "counts"), (PB, "_ranked", "scoring"),
+                 (P, "word_pattern", "snippets"), (P, "best_section", "snippets"), (P, "snippet", "snippets")],
+    "any": [("conditions.search.views", "render", "rendering")],
+}
+
+
+def time_stages(backend):
+    """Wrap each of ``STAGES``' functions in a timer; returns ``{stage: seconds}``, added to
+    by every call (clear it between requests). A measurement aid for this process only."""
+    import importlib
+
+    spent, depth = Counter(), [0]
+
+    def timed(function, stage):
+        def wrapper(*args, **kwargs):
+            depth[0] += 1
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                depth[0] -= 1
+                if depth[0] == 0:
+                    spent[stage] += time.perf_counter() - started
+        return wrapper
+
+    for where, name, stage in STAGES[backend] + STAGES["any"]:
+        module, _, cls = where.partition(":")
+        owner = getattr(importlib.import_module(module), cls) if cls else importlib.import_module(module)
+        raw = vars(owner)[name]
+        function = raw.__func__ if isinstance(raw, staticmethod) else raw
+        setattr(owner, name, staticmethod(timed(function, stage)) if isinstance(raw, staticmethod) else timed(function, stage))
+    return spent
+
+
 def first_sight(queries_file, article_index):
     """Run in a child process under the layout's production settings: each distinct corpus
-    query once through /search/ (Django's test client); prints the timings as JSON, with the
-    address of one article for the HTTP runs."""
+    query once through /search/ (Django's test client); prints the timings as JSON (also
+    the mean milliseconds per stage, ``STAGES``), with the address of one article for the
+    HTTP runs."""
     import django
 
     django.setup()
     logging.getLogger("django.request").setLevel(logging.ERROR)  # no line per 4xx
+    from django.conf import settings
     from django.test import Client
 
     from conditions.models import Article
 
+    spent = time_stages("postgres" if "postgres" in settings.HEALTHLIB_SEARCH_BACKEND else "whoosh")
     client = Client()
     client.get("/search/", {"q": "warm up"})  # opens the index and the per-process caches, as a worker's first request does
     queries = list(dict.fromkeys(line.strip() for line in Path(queries_file).read_text().splitlines() if line.strip()))
-    samples, statuses, cached = [], Counter(), 0
+    samples, statuses, cached, stages = [], Counter(), 0, Counter()
     for query in queries:
+        spent.clear()
         started = time.perf_counter()
         response = client.get("/search/", {"q": query})
         elapsed = (time.perf_counter() - started) * 1000
@@ -189,9 +238,12 @@ def first_sight(queries_file, article_index):
             cached += 1
         else:
             samples.append(elapsed)
+            stages.update({stage: seconds * 1000 for stage, seconds in spent.items()})
+            stages["other"] += elapsed - sum(spent.values()) * 1000
     articles = list(Article.objects.published().order_by("slug")[: article_index + 1])
     print(json.dumps({"queries": len(queries), "cached": cached, "statuses": statuses, "p50": statistics.median(samples),
-                      "p95": percentile(samples, 0.95), "max": max(samples), "article": articles[-1].get_absolute_url()}))
+                      "p95": percentile(samples, 0.95), "max": max(samples), "article": articles[-1].get_absolute_url(),
+                      "stages": {stage: total / len(samples) for stage, total in stages.items()}}))
 
 
 def fresh_database(url, create=True):
@@ -253,6 +305,8 @@ def layout(name, args, work, corpus, results, whoosh_seconds):
     answers = ", ".join(f"{n} × {status}" for status, n in sorted(searched["statuses"].items()))
     print(f"  /search/ in-process, {searched['queries'] - searched['cached']} of {searched['queries']} distinct queries on first sight: "
           f"p50 {searched['p50']:.1f} ms, p95 {searched['p95']:.1f} ms, max {searched['max']:.0f} ms ({answers})", flush=True)
+    print("    where the time goes (mean ms per search): " + ", ".join(f"{stage} {ms:.1f}" for stage, ms in
+                                                                  sorted(searched["stages"].items(), key=lambda item: -item[1])), flush=True)
     if any(int(status) >= 500 for status in searched["statuses"]):
         results.failures.append(f"{name}: /search/ in-process answered {answers}")
     results.add("in-process", f"/search/ in-process, first sight ({searched['queries'] - searched['cached']} queries)", name,
