@@ -364,18 +364,15 @@ def _write_new(new, articles, texts, rendered, sections_links, user, saved):
     sections = {slug: [ArticleSection(article=articles[slug], kind=kind, position=SectionKind.position(kind), markdown=text, html=html)
                        for (kind, text), html in zip(pairs, rendered[slug][0])] for slug, pairs in texts.items()}
     ArticleSection.objects.bulk_create(section for page in sections.values() for section in page)
-    ArticleLink.objects.bulk_create(ArticleLink(source=articles[slug], target_slug=target) for slug in new
-                                    for target in sorted(sections_links[slug]))
+    _insert_rows(ArticleLink, ("source", "target_slug"), ((articles[slug].pk, target) for slug in new for target in sorted(sections_links[slug])))
     category_pk = dict(Category.objects.values_list("name", "pk"))
-    Article.categories.through.objects.bulk_create(
-        Article.categories.through(article_id=articles[slug].pk, category_id=category_pk[name])
-        for slug, source in new.items() for name in source.categories if name in category_pk)
+    _insert_rows(Article.categories.through, ("article", "category"), (
+        (articles[slug].pk, category_pk[name]) for slug, source in new.items() for name in dict.fromkeys(source.categories) if name in category_pk))
     ArticleCode.objects.bulk_create(ArticleCode(article=article, code=code)
                                     for article in articles.values() for code in dict.fromkeys(map(codes.compact, article.codes)))
     pk_of = dict(Article.objects.filter(slug__in=set().union(*(source.related for source in new.values()))).values_list("slug", "pk"))
-    Article.related.through.objects.bulk_create(
-        Article.related.through(from_article_id=articles[slug].pk, to_article_id=pk_of[target])
-        for slug, source in new.items() for target in source.related if target in pk_of)
+    _insert_rows(Article.related.through, ("from_article", "to_article"), (
+        (articles[slug].pk, pk_of[target]) for slug, source in new.items() for target in dict.fromkeys(source.related) if target in pk_of))
     # Former addresses (``redirect_from``): never an address an article has, nor another article's old one.
     wanted = {}
     for slug, source in new.items():
@@ -427,10 +424,22 @@ def _record_history(articles, comments, user, sections):
     objects = [(revision, item) for revision, article, page in zip(revisions, articles, sections) for item in (article, *page)]
     content_types = ContentType.objects.get_for_models(Article, ArticleSection)
     serialized = _HistorySerializer().serialize([item for _, item in objects])
-    Version.objects.bulk_create(
-        Version(revision=revision, object_id=str(item.pk), content_type=content_types[type(item)], db=connection.alias, format="json",
-                serialized_data=json.dumps([data], cls=DjangoJSONEncoder), object_repr=str(item))
-        for (revision, item), data in zip(objects, serialized))
+    _insert_rows(Version, ("revision", "object_id", "content_type", "db", "format", "serialized_data", "object_repr"), (
+        (revision.pk, str(item.pk), content_types[type(item)].pk, connection.alias, "json", json.dumps([data], cls=DjangoJSONEncoder), str(item))
+        for (revision, item), data in zip(objects, serialized)))
+
+
+def _insert_rows(model, names, rows):
+    """Insert ``rows`` (tuples of values the database takes as they are: ``str``, ``int``,
+    keys for foreign keys) into ``model``'s table, the columns of the fields ``names``, with
+    one ``executemany``. For rows whose keys are not needed back: Django's ``bulk_create``
+    turns every value into SQL in Python, half the time of writing a 5,000-file import's
+    history (95,000 versions); the database driver does it in C. Sends no signals, as
+    ``bulk_create`` sends none."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(model._meta.get_field(name).column) for name in names)
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(names))})", list(rows))
 
 
 class _HistorySerializer(PythonSerializer):
