@@ -58,6 +58,7 @@ from pathlib import Path
 
 from whoosh import columns, fields, index
 from whoosh.analysis import CharsetFilter, CompositeAnalyzer, Filter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, W3PerDocReader, _lenfield
 from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.structfile import BufferFile
@@ -66,6 +67,7 @@ from whoosh.query import And, AndMaybe, FuzzyTerm, Or, Phrase, Prefix, Require, 
 from whoosh.query.compound import DefaultOr
 from whoosh.support.charset import accent_map
 from whoosh.system import pack_uint
+from whoosh.util.numeric import byte_to_length
 
 from ..models import SectionKind
 from .base import BaseSearchBackend, Deadline, Hit, SearchResults, SearchTooComplex, SearchUnavailable
@@ -106,6 +108,44 @@ PREFIX_BOOST = 2.0  # a name word begins with a word cut short ("hyperlipid"): b
 TITLE_PREFIX_BOOST = 8.0  # … a title word, more
 PROXIMITY_SLOP = 4  # words this close together in a name or the summary earn a bonus
 PROXIMITY_MAX_WORDS = 5  # longer queries rarely have their words close together; skip the cost
+
+
+class LengthsInMemoryCodec(W3Codec):
+    """Whoosh's default codec (W3), whose segments' readers keep each field's document
+    lengths in memory once asked for one (``LengthsInMemory``).
+
+    BM25F asks for a document's field length for every posting it scores, and Whoosh asks
+    for it for every posting it writes (block statistics): W3 reads the length from the
+    segment's column each time (a seek, a read and an unpack). Writing a 5,000-article
+    index made 3 million such reads, a sixth of its time. The files are W3's, unchanged:
+    an index written by either codec is read by both. Every writer here is given this
+    codec; Whoosh records it (pickled, by name) in each segment, so readers of those
+    segments use it too, and renaming this class needs a ``rebuild_index``."""
+
+    def per_document_reader(self, storage, segment):
+        return LengthsInMemory(storage, segment)
+
+
+class LengthsInMemory(W3PerDocReader):
+    """W3's per-document reader with ``doc_field_length`` answered from a list per field
+    (its length column read once, ``len(segment)`` small integers): the same values,
+    ``None`` for a document without the field, as W3 gives."""
+
+    def __init__(self, storage, segment):
+        super().__init__(storage, segment)
+        self._lengths = {}
+
+    def doc_field_length(self, docnum, fieldname, default=0):
+        lengths = self._lengths.get(fieldname)
+        if lengths is None:
+            reader = self._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+            if reader is None:
+                return default
+            lengths = self._lengths[fieldname] = [byte_to_length(byte) if byte else None for byte in reader.load()]
+        return lengths[docnum]
+
+
+CODEC = LengthsInMemoryCodec()
 
 
 class CountedText(fields.TEXT):
@@ -259,7 +299,7 @@ class WhooshSearchBackend(BaseSearchBackend):
     def _write(self, apply):
         for _ in range(5):
             ix, live = self._open(create=True)
-            writer = ix.writer(timeout=WRITE_TIMEOUT)
+            writer = ix.writer(timeout=WRITE_TIMEOUT, codec=CODEC)
             if live is not None and self._live_dir() != live:
                 writer.cancel()  # a rebuild swapped the index while we waited for the lock
                 continue
@@ -345,9 +385,9 @@ class WhooshSearchBackend(BaseSearchBackend):
         if processes > 1:
             # Whoosh's multiprocessing writer: batches of 100 documents are indexed by
             # forked child processes into segments kept as they are (no final merge).
-            writer = ix.writer(procs=processes, limitmb=INDEX_MEMORY_MB, multisegment=True)
+            writer = ix.writer(procs=processes, limitmb=INDEX_MEMORY_MB, multisegment=True, codec=CODEC)
         else:
-            writer = ix.writer(limitmb=INDEX_MEMORY_MB * 2)
+            writer = ix.writer(limitmb=INDEX_MEMORY_MB * 2, codec=CODEC)
         for n, document in enumerate(documents, start=1):
             writer.add_document(**self._document_fields(document))
             if progress:
