@@ -60,3 +60,28 @@ def test_marks_ignore_case_and_accents_both_ways_and_a_word_begun_by_another_who
     assert pattern.regex.pattern.count("fractur") == 1, "a word another of the words begins adds nothing to match"
     # … unless more than word characters follow: "o" would mark only the "O" of "O'Brien".
     assert snippet("Dr O'Brien’s clinic", word_pattern(["o'brien", "o", "brien"])) == "Dr <mark>O&#x27;Brien</mark>’s clinic"
+
+
+def test_the_codec_writing_the_index_gives_whooshs_lengths_and_records_plain_w3(tmp_path):
+    """LengthsInMemoryCodec: the lengths Whoosh's W3 reader gives, and segments any Whoosh
+    reads (a rolled-back release included: the table of contents names W3Codec)."""
+    from whoosh import fields, index
+    from whoosh.codec.whoosh3 import W3Codec, W3PerDocReader
+
+    from conditions.search.whoosh import CODEC, LengthsInMemory
+
+    ix = index.create_in(str(tmp_path), fields.Schema(title=fields.TEXT(), body=fields.TEXT(), tag=fields.ID(stored=True)))
+    writer = ix.writer(codec=CODEC)
+    for n in range(1, 300, 7):  # lengths past 255 words too (Whoosh stores a length in one byte, approximately)
+        writer.add_document(title="knee pain" if n % 2 else "", body="the knee swells " * n, tag=str(n))
+    writer.add_document(tag="no text at all")
+    writer.commit()
+    ix = index.open_dir(str(tmp_path))
+    (segment,) = ix._segments()
+    assert type(segment.codec()) is W3Codec
+    storage = segment.open_compound_file(ix.storage) if segment.is_compound() else ix.storage
+    ours, whooshs = LengthsInMemory(storage, segment), W3PerDocReader(storage, segment)
+    lengths = [(ours.doc_field_length(doc, name), whooshs.doc_field_length(doc, name))
+               for doc in range(segment.doc_count_all()) for name in ("title", "body", "tag", "missing")]
+    assert all(mine == theirs for mine, theirs in lengths), [pair for pair in lengths if pair[0] != pair[1]]
+    assert {mine for mine, _ in lengths} > {None, 0, 2}, "absent fields, fields without lengths and real lengths were all compared"

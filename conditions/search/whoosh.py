@@ -111,16 +111,19 @@ PROXIMITY_MAX_WORDS = 5  # longer queries rarely have their words close together
 
 
 class LengthsInMemoryCodec(W3Codec):
-    """Whoosh's default codec (W3), whose segments' readers keep each field's document
-    lengths in memory once asked for one (``LengthsInMemory``).
+    """Whoosh's default codec (W3) for writing, whose reader of a segment just written
+    keeps each field's document lengths in memory (``LengthsInMemory``).
 
-    BM25F asks for a document's field length for every posting it scores, and Whoosh asks
-    for it for every posting it writes (block statistics): W3 reads the length from the
-    segment's column each time (a seek, a read and an unpack). Writing a 5,000-article
-    index made 3 million such reads, a sixth of its time. The files are W3's, unchanged:
-    an index written by either codec is read by both. Every writer here is given this
-    codec; Whoosh records it (pickled, by name) in each segment, so readers of those
-    segments use it too, and renaming this class needs a ``rebuild_index``."""
+    Whoosh asks for a document's field length for every posting it writes (the block
+    statistics), and W3 reads it from the segment's length column each time (a seek, a
+    read and an unpack): 3 million reads, a sixth of the time of writing a 5,000-article
+    index. The files are W3's, unchanged, and so is what the segments record: pickled, as
+    Whoosh stores it in the table of contents, this codec is plain ``W3Codec``, so any
+    Whoosh reads the index (a release rolled back included) and reading it needs nothing
+    of this module."""
+
+    def __reduce__(self):
+        return W3Codec, (self._blocklimit, self._compression, self._inlinelimit)
 
     def per_document_reader(self, storage, segment):
         return LengthsInMemory(storage, segment)
@@ -128,21 +131,24 @@ class LengthsInMemoryCodec(W3Codec):
 
 class LengthsInMemory(W3PerDocReader):
     """W3's per-document reader with ``doc_field_length`` answered from a list per field
-    (its length column read once, ``len(segment)`` small integers): the same values,
-    ``None`` for a document without the field, as W3 gives."""
+    (its length column read once: ``len(segment)`` small integers), with W3's values:
+    ``None`` for a document without the field, ``default`` for a field with no lengths,
+    ``IndexError`` past the segment's end."""
 
     def __init__(self, storage, segment):
         super().__init__(storage, segment)
         self._lengths = {}
 
     def doc_field_length(self, docnum, fieldname, default=0):
+        if docnum > self._doccount:
+            raise IndexError(f"Asked for docnum {docnum!r} of {self._doccount}")
         lengths = self._lengths.get(fieldname)
         if lengths is None:
             reader = self._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
             if reader is None:
                 return default
             lengths = self._lengths[fieldname] = [byte_to_length(byte) if byte else None for byte in reader.load()]
-        return lengths[docnum]
+        return lengths[docnum] if docnum < len(lengths) else None
 
 
 CODEC = LengthsInMemoryCodec()
@@ -182,7 +188,7 @@ class CountedText(fields.TEXT):
 
     def index(self, value, **kwargs):
         counts = Counter()
-        for token, n in Counter(match.group() for match in self.analyzer.items[0].expression.finditer(value)).items():
+        for token, n in Counter(map(re.Match.group, self.analyzer.items[0].expression.finditer(value))).items():
             for term in self._token_terms(token):
                 counts[term] += n
         boost = self.format.field_boost
